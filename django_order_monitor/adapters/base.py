@@ -1,0 +1,103 @@
+"""The contract between the monitor and a provider adapter.
+
+An adapter speaks one provider's protocol. It never touches the ORM, never logs
+a PIN or a credential, and turns every transport or parsing problem into a
+:class:`~django_order_monitor.exceptions.ProviderError` (a failed *query*).
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+#: PIN placeholders providers send when there is no PIN yet.
+_NO_PIN = frozenset({"", "-"})
+
+
+class Outcome(str, enum.Enum):
+    """What one status query says about an order."""
+
+    COMPLETED = "completed"
+    PROCESSING = "processing"
+    FAILED = "failed"
+    #: The query itself failed (non-OK reply, unknown word): the order is untouched.
+    QUERY_ERROR = "query_error"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (Outcome.COMPLETED, Outcome.FAILED)
+
+
+def clean_pin(pin: str | None) -> str | None:
+    """Return the PIN, or ``None`` for an empty, blank or ``-`` placeholder."""
+    if pin is None:
+        return None
+    pin = pin.strip()
+    return None if pin in _NO_PIN else pin
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """One provider answer about one order.
+
+    ``pin`` is ``None`` when the provider sent no real PIN. ``provider_status`` is
+    the provider's own word or code (``"2"``, ``"done"``), kept for the history.
+    ``raw`` is the reply with the PIN masked; it is safe to store and show.
+    """
+
+    outcome: Outcome
+    pin: str | None = field(default=None, repr=False)
+    message: str = ""
+    provider_status: str = ""
+    raw: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pin", clean_pin(self.pin))
+
+    @classmethod
+    def query_error(cls, message: str, *, provider_status: str = "", raw: str = "") -> StatusResult:
+        return cls(Outcome.QUERY_ERROR, message=message, provider_status=provider_status, raw=raw)
+
+
+class BaseProvider(ABC):
+    """A provider adapter. Subclasses set ``name`` and implement :meth:`fetch_status`.
+
+    The constructor takes the provider's ``OPTIONS`` from ``ORDER_MONITOR_PROVIDERS``
+    as keyword arguments. One instance is shared by the threads of a consumer, so
+    implementations must be thread-safe.
+    """
+
+    name: ClassVar[str] = ""
+    #: True when :meth:`fetch_statuses` asks about many orders in one call.
+    supports_batch: ClassVar[bool] = False
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
+        """Problems with ``options`` (one short phrase each), for the system checks."""
+        return []
+
+    @abstractmethod
+    def fetch_status(self, referans: str) -> StatusResult:
+        """Ask about one order.
+
+        Returns a :class:`StatusResult` (``QUERY_ERROR`` for a reply that says the
+        query failed). Raises :class:`ProviderError` when the provider could not be
+        reached or answered something unparseable.
+        """
+
+    def fetch_statuses(self, referanslar: Iterable[str]) -> Mapping[str, StatusResult]:
+        """Ask about many orders; the default asks one at a time.
+
+        A reference missing from the mapping was not answered (treated as a
+        query error by the caller).
+        """
+        return {ref: self.fetch_status(ref) for ref in referanslar}
+
+    def close(self) -> None:
+        """Release network resources (sessions); called at consumer shutdown."""

@@ -1,0 +1,24 @@
+"""App configuration: wires the checks and the post-save hook, nothing else."""
+
+from django.apps import AppConfig
+from django.db.models.signals import post_save
+from django.utils.translation import gettext_lazy as _
+
+
+class OrderMonitorConfig(AppConfig):
+    name = "django_order_monitor"
+    label = "order_monitor"
+    verbose_name = _("Order monitor")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .conf import app_settings
+        from .receivers import order_saved
+
+        if app_settings.ORDER_MODEL:
+            post_save.connect(
+                order_saved,
+                sender=app_settings.ORDER_MODEL,
+                dispatch_uid="django_order_monitor.order_saved",
+            )

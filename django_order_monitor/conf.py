@@ -1,0 +1,120 @@
+"""Settings of django_order_monitor: defaults, access and the host order model.
+
+Every setting is a flat ``ORDER_MONITOR_<NAME>`` in the project's settings and is
+read when used (no cache), so ``override_settings`` and pytest-django's
+``settings`` fixture just work. ``checks.py`` validates them at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+PREFIX = "ORDER_MONITOR_"
+
+#: Roles the monitor reads or writes on the shop's order, mapped to model attributes
+#: by ``ORDER_MONITOR_FIELDS``. The defaults are the reference shop's attribute names.
+DEFAULT_FIELDS: dict[str, str | None] = {
+    "reference": "provider_referans",
+    "external_status": "external_status",
+    "status": "status",
+    "pin": "pin_code",
+    "dispatched_at": "sent_at",
+    "last_sync_at": "last_sync_at",
+    "completed_at": "completed_at",
+    "provider": "provider_id",
+    "provider_message": "provider_message",
+    "duration_ms": "duration_ms",
+    "tenant": "tenant_id",
+}
+#: Roles without which nothing can be followed.
+REQUIRED_ROLES = ("reference", "external_status")
+
+DEFAULTS: dict[str, Any] = {
+    # The shop's order model, "app_label.Model". Required.
+    "ORDER_MODEL": None,
+    # Role -> attribute overrides, merged over DEFAULT_FIELDS; None removes a role.
+    "FIELDS": {},
+    # Master switch: False stops the post-save hook and the sweep (checks already queued no-op).
+    "ENABLED": True,
+    # External statuses that mean "sent to the provider, waiting" (case-insensitive).
+    "DISPATCHED_STATUSES": ["pending", "sent", "processing", "queued"],
+    # Provider words meaning success / failure (case-insensitive); for word-speaking adapters.
+    "SUCCESS_STATUSES": ["completed", "done", "success", "delivered", "approved", "accept", "accepted"],
+    "FAILURE_STATUSES": ["failed", "fail", "error", "rejected", "reject", "cancelled", "canceled"],
+    # Values written to the external-status role. A None value leaves the column as it is.
+    "EXTERNAL_STATUS_VALUES": {"completed": "done", "failed": "failed", "processing": "processing"},
+    # Values written to the internal-status role on a terminal transition.
+    "INTERNAL_STATUS_VALUES": {"completed": "approved", "failed": "rejected"},
+    # Policy, in seconds (floats allowed, so demos can compress time).
+    "FIRST_CHECK_DELAY": 60,
+    "BACKOFF_BASE": 30,
+    "BACKOFF_FACTOR": 2,
+    "BACKOFF_MAX": 600,
+    "BACKOFF_JITTER": 0.1,  # +/- this fraction of each delay
+    "QUICK_ATTEMPTS": 20,  # checks driven by Huey's chain; afterwards the sweep re-checks
+    "DEADLINE": 24 * 60 * 60,  # measured from dispatch
+    "FINAL_CHECK_GRACE": 60 * 60,  # keep asking past the deadline while the provider cannot answer
+    "TIMEOUT_ACTION": "failed",  # "failed" (terminal, refund path) or "stop" (leave for a human)
+    "SWEEP_INTERVAL": 300,  # must be a whole number of minutes (Huey runs periodic tasks per minute)
+    "SWEEP_BATCH_SIZE": 100,
+    "SWEEP_SPACING": 0.2,  # seconds between checks the sweep enqueues (provider etiquette)
+    "LEASE_SECONDS": 90,  # longer than connect + read timeout
+    "LOST_TASK_GRACE": 120,  # a chained check this late is presumed lost and re-enqueued
+    # Providers: {"name": {"ADAPTER": "dotted.Class", "OPTIONS": {...}}}
+    "PROVIDERS": {},
+    "DEFAULT_PROVIDER": None,
+    # Dotted path to callable(order) -> provider name (or None), for per-order routing.
+    "PROVIDER_RESOLVER": None,
+    # Dotted path to callable(transition) run inside the terminal transaction (refunds).
+    "TERMINAL_CALLBACK": None,
+}
+
+
+class AppSettings:
+    """Read-through access to ``ORDER_MONITOR_*`` settings with defaults."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown django_order_monitor setting {name!r}")
+        return getattr(django_settings, PREFIX + name, DEFAULTS[name])
+
+    @property
+    def fields(self) -> dict[str, str | None]:
+        """Role -> attribute map with the user's overrides applied."""
+        merged = dict(DEFAULT_FIELDS)
+        merged.update(self.FIELDS or {})
+        return merged
+
+    def is_explicit(self, name: str) -> bool:
+        return hasattr(django_settings, PREFIX + name)
+
+
+app_settings = AppSettings()
+
+
+def order_model_label() -> str:
+    """The configured ``"app_label.Model"``; raises ImproperlyConfigured when unset."""
+    label = app_settings.ORDER_MODEL
+    if not label or not isinstance(label, str):
+        raise ImproperlyConfigured(
+            "django_order_monitor needs ORDER_MONITOR_ORDER_MODEL = 'app_label.Model' "
+            "naming the shop's order model."
+        )
+    return label
+
+
+def get_order_model():
+    """Return the shop's order model class, like ``get_user_model()``."""
+    label = order_model_label()
+    try:
+        return apps.get_model(label, require_ready=False)
+    except ValueError as err:
+        raise ImproperlyConfigured(f"ORDER_MONITOR_ORDER_MODEL must be 'app_label.Model', not {label!r}.") from err
+    except LookupError as err:
+        raise ImproperlyConfigured(
+            f"ORDER_MONITOR_ORDER_MODEL refers to {label!r}, which is not installed."
+        ) from err

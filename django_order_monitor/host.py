@@ -1,0 +1,103 @@
+"""Reading and writing the shop's own order rows through the role -> attribute map.
+
+Writes go through ``QuerySet.update()`` on the model's base manager (so a
+tenant-filtering default manager cannot hide rows, and the ORM quotes legacy
+camelCase columns); a full ``save()`` of the shop's row never happens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model, Q
+from django.utils import timezone
+
+from .conf import REQUIRED_ROLES, app_settings, get_order_model
+
+
+def resolve_fields(model: type[Model] | None = None) -> dict[str, str]:
+    """Role -> model attribute for every role the order model actually has.
+
+    A role whose *default* attribute is missing is simply absent; a role the
+    user mapped explicitly to a missing attribute is reported by check E004.
+    """
+    model = model or get_order_model()
+    resolved = {}
+    for role, attname in app_settings.fields.items():
+        if attname and _has_field(model, attname):
+            resolved[role] = attname
+    return resolved
+
+
+def _has_field(model: type[Model], attname: str) -> bool:
+    try:
+        model._meta.get_field(attname)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+def missing_required_roles(model: type[Model]) -> list[str]:
+    fields = resolve_fields(model)
+    return [role for role in REQUIRED_ROLES if role not in fields]
+
+
+def base_queryset():
+    """All orders, bypassing any custom default manager."""
+    return get_order_model()._base_manager.all()
+
+
+def read(order: Model, role: str, default: Any = None) -> Any:
+    attname = resolve_fields(type(order)).get(role)
+    return getattr(order, attname) if attname else default
+
+
+def write(order_pk: Any, values: Mapping[str, Any], *, only_if: Q | None = None) -> int:
+    """Update the mapped columns of one order; roles the model lacks are skipped.
+
+    Strings are cut to the column's ``max_length`` (keeping the newest text is
+    the caller's job). Returns the number of rows updated (0 or 1).
+    """
+    model = get_order_model()
+    fields = resolve_fields(model)
+    updates = {}
+    for role, value in values.items():
+        attname = fields.get(role)
+        if attname is None:
+            continue
+        max_length = getattr(model._meta.get_field(attname), "max_length", None)
+        if isinstance(value, str) and max_length:
+            value = value[:max_length]
+        updates[attname] = value
+    if not updates:
+        return 0
+    queryset = model._base_manager.filter(pk=order_pk)
+    if only_if is not None:
+        queryset = queryset.filter(only_if)
+    return queryset.update(**updates)
+
+
+def status_in(field_attname: str, words: Iterable[str]) -> Q:
+    """Case-insensitive ``field IN words`` (works on every database)."""
+    query = Q()
+    for word in words:
+        query |= Q(**{f"{field_attname}__iexact": word})
+    return query
+
+
+def matches(value: Any, words: Iterable[str]) -> bool:
+    return isinstance(value, str) and value.strip().lower() in {w.lower() for w in words}
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """Legacy columns may hold naive timestamps; they are taken as UTC."""
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value, dt.timezone.utc)
+    return value
+
+
+def has_reference(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""

@@ -1,0 +1,131 @@
+"""Starting, stopping and steering the monitoring of orders.
+
+``start_monitoring`` is the public entry point for code that dispatches with
+``update()`` or raw SQL (the post-save hook calls it for ``save()``). Starting
+twice never creates a second chain: the ledger row is unique per order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Model
+from django.utils import timezone
+
+from . import host, policy, scheduling
+from .conf import app_settings
+from .exceptions import NotMonitorable
+from .models import MonitoredOrder
+from .providers import resolve_provider_name
+
+logger = logging.getLogger(__name__)
+
+
+def why_not_monitorable(order: Model) -> str | None:
+    """The reason ``order`` cannot be followed, or ``None`` if it can."""
+    external = host.read(order, "external_status")
+    if not host.matches(external, app_settings.DISPATCHED_STATUSES):
+        return f"not dispatched (external status {external!r})"
+    if not host.has_reference(host.read(order, "reference")):
+        return "no provider reference"
+    name = resolve_provider_name(order)
+    if not name:
+        return "no provider (set ORDER_MONITOR_DEFAULT_PROVIDER or a resolver)"
+    if name not in (app_settings.PROVIDERS or {}):
+        return f"provider {name!r} is not in ORDER_MONITOR_PROVIDERS"
+    return None
+
+
+def start_monitoring(order: Model | Any, *, provider: str | None = None) -> MonitoredOrder:
+    """Follow ``order`` (an instance or a primary key) until it ends.
+
+    Idempotent: returns the existing ledger row if the order is already
+    followed. The first check is enqueued when the current transaction
+    commits. Raises :class:`NotMonitorable` with the reason otherwise.
+    """
+    if not isinstance(order, Model):
+        order = host.base_queryset().get(pk=order)
+    existing = MonitoredOrder.objects.filter(order_id=order.pk).first()
+    if existing is not None:
+        return existing
+    reason = why_not_monitorable(order)
+    if reason and not (provider and reason.startswith("no provider")):
+        raise NotMonitorable(f"Order {order.pk} cannot be monitored: {reason}.")
+    now = timezone.now()
+    dispatched_at = host.aware(host.read(order, "dispatched_at")) or now
+    first = policy.first_check(dispatched_at, now)
+    try:
+        with transaction.atomic():
+            entry = MonitoredOrder.objects.create(
+                order_id=order.pk,
+                provider=provider or resolve_provider_name(order),
+                referans=str(host.read(order, "reference")).strip(),
+                dispatched_at=dispatched_at,
+                deadline_at=policy.deadline(dispatched_at),
+                next_check_at=first,
+                next_check_by=MonitoredOrder.Driver.TASK,
+            )
+    except IntegrityError:
+        # Another process started it between our SELECT and INSERT: theirs stands.
+        return MonitoredOrder.objects.get(order_id=order.pk)
+    scheduling.enqueue_check_on_commit(entry.pk, first)
+    logger.info(
+        "Monitoring order %s (provider=%s referans=%s), first check at %s",
+        order.pk,
+        entry.provider,
+        entry.referans,
+        first.isoformat(),
+    )
+    return entry
+
+
+def restart_monitoring(entry: MonitoredOrder, *, now: dt.datetime | None = None) -> MonitoredOrder:
+    """Follow an order again from now: fresh attempts and a new deadline.
+
+    Only for orders that are not terminal (a completed or failed order already
+    ran the shop's terminal callback; it is never finished twice).
+    """
+    now = now or timezone.now()
+    if entry.state in MonitoredOrder.TERMINAL_STATES:
+        raise NotMonitorable(f"Order {entry.order_id} already ended ({entry.state}); it is not restarted.")
+    first = now
+    MonitoredOrder.objects.filter(pk=entry.pk).exclude(state__in=MonitoredOrder.TERMINAL_STATES).update(
+        state=MonitoredOrder.State.WATCHING,
+        stop_reason="",
+        attempts=0,
+        error_streak=0,
+        deadline_at=policy.deadline(now),
+        next_check_at=first,
+        next_check_by=MonitoredOrder.Driver.TASK,
+        finished_at=None,
+        updated_at=now,
+    )
+    scheduling.enqueue_check_on_commit(entry.pk, first)
+    entry.refresh_from_db()
+    return entry
+
+
+def stop_monitoring(entry: MonitoredOrder, reason: str) -> bool:
+    """Stop following an order without touching the shop's row; False if not active."""
+    stopped = MonitoredOrder.objects.active().filter(pk=entry.pk).update(
+        state=MonitoredOrder.State.STOPPED,
+        stop_reason=reason[:255],
+        next_check_at=None,
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    if stopped:
+        logger.info("Stopped monitoring order %s: %s", entry.order_id, reason)
+    return bool(stopped)
+
+
+def extend_deadline(entry: MonitoredOrder, seconds: float) -> bool:
+    """Push an active order's deadline back by ``seconds``; False if not active."""
+    return bool(
+        MonitoredOrder.objects.active()
+        .filter(pk=entry.pk)
+        .update(deadline_at=F("deadline_at") + dt.timedelta(seconds=seconds), updated_at=timezone.now())
+    )

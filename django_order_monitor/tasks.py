@@ -1,0 +1,38 @@
+"""Huey tasks, autodiscovered by ``manage.py run_huey``. Thin wrappers over the services.
+
+Task names are frozen API: Huey keys queued messages by them. Arguments are
+primitives (the ledger id), results are ``None``: nothing secret reaches Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from huey.contrib.djhuey import db_periodic_task, db_task, on_shutdown
+
+from . import checking, providers, sweep
+from .conf import app_settings
+
+logger = logging.getLogger(__name__)
+
+
+@db_task(name="order_monitor.check_order")
+def check_order(monitored_order_id: int) -> None:
+    """Check one followed order if it is due; a late or duplicate task is a no-op."""
+    if not app_settings.ENABLED:
+        return
+    report = checking.check_order(monitored_order_id)
+    if not report.ran:
+        logger.debug("Check of monitored order %s skipped: %s", monitored_order_id, report.skipped_reason)
+
+
+@db_periodic_task(sweep.sweep_is_due, name="order_monitor.sweep")
+def sweep_orders() -> None:
+    """Discover unwatched orders and recover checks that lost tasks left behind."""
+    if app_settings.ENABLED:
+        sweep.run_sweep()
+
+
+@on_shutdown()
+def _close_provider_sessions() -> None:
+    providers.close_all()

@@ -1,0 +1,53 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from django_order_monitor.adapters import memory
+from django_order_monitor.testing import QueueRunner
+
+START = dt.datetime(2026, 11, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _reset_memory_provider():
+    memory.reset()
+    yield
+    memory.reset()
+
+
+@pytest.fixture
+def clock():
+    """A frozen clock at START that tests (and the queue runner) move forward."""
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def queue(clock):
+    """The test HUEY (MemoryHuey, not immediate), emptied, driven by the clock."""
+    runner = QueueRunner(move_to=clock.move_to)
+    runner.flush()
+    yield runner
+    runner.flush()
+
+
+@pytest.fixture
+def make_order(db):
+    """Create a legacy order row; dispatched with a reference unless told otherwise."""
+    from tests.testapp.models import ProductOrder
+
+    counter = iter(range(1, 10**9))
+
+    def make(*, external_status="sent", referans="auto", sent_at=None, **fields):
+        if referans == "auto":
+            referans = f"REF{next(counter):06d}"
+        return ProductOrder.objects.create(
+            external_status=external_status,
+            provider_referans=referans,
+            sent_at=sent_at or timezone.now(),
+            **fields,
+        )
+
+    return make
