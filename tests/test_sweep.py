@@ -1,0 +1,94 @@
+"""The sweep: discovery of unwatched orders and recovery of lost tasks."""
+
+import datetime as dt
+
+import pytest
+
+from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.sweep import run_sweep, sweep_is_due
+from tests.conftest import START
+from tests.testapp.models import ProductOrder
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def dispatch_with_update(make_order, **fields):
+    """An order dispatched the way the reference shop does it: update(), no save()."""
+    order = make_order(external_status="not_sent", referans=None)
+    values = {"external_status": "sent", "provider_referans": f"U-{order.pk.hex[:8]}", "sent_at": START}
+    values.update(fields)
+    ProductOrder.objects.filter(pk=order.pk).update(**values)
+    return order
+
+
+def test_sweep_discovers_dispatched_orders_nobody_watches(clock, queue, make_order):
+    first = dispatch_with_update(make_order)
+    second = dispatch_with_update(make_order)
+    dispatch_with_update(make_order, sent_at=START - dt.timedelta(days=3))  # outside the window
+    dispatch_with_update(make_order, provider_referans="")  # no reference
+    queue.flush()
+
+    report = run_sweep()
+
+    assert sorted(report.discovered) == sorted([first.pk, second.pk])
+    assert set(MonitoredOrder.objects.values_list("order_id", flat=True)) == {first.pk, second.pk}
+    assert run_sweep().discovered == []  # never twice
+
+
+def test_dry_run_changes_nothing(clock, queue, make_order):
+    dispatch_with_update(make_order)
+    report = run_sweep(dry_run=True)
+    assert len(report.discovered) == 1
+    assert MonitoredOrder.objects.count() == 0
+
+
+def test_sweep_recovers_a_lost_chain(clock, queue, make_order):
+    order = make_order()
+    entry = MonitoredOrder.objects.get(order=order)
+    queue.flush()  # Redis lost the delayed task (killed worker, flushed Redis)
+
+    clock.move_to(START + dt.timedelta(seconds=70))
+    assert run_sweep().enqueued == []  # on time chains are left alone (grace)
+
+    clock.move_to(START + dt.timedelta(seconds=66 + 121))
+    assert run_sweep().enqueued == [entry.pk]
+    queue.run_until(START + dt.timedelta(minutes=4))
+    entry.refresh_from_db()
+    assert StatusCheck.objects.filter(monitored_order=entry).count() >= 1
+    assert entry.attempts >= 1 and entry.next_check_by == "task"
+
+
+def test_sweep_enqueues_sweep_driven_orders_oldest_first_in_batches(clock, queue, make_order, settings):
+    settings.ORDER_MONITOR_SWEEP_BATCH_SIZE = 2
+    orders = [make_order() for _ in range(3)]
+    for age, order in enumerate(orders):
+        MonitoredOrder.objects.filter(order=order).update(
+            next_check_by="sweep", next_check_at=START - dt.timedelta(minutes=age)
+        )
+    queue.flush()
+    report = run_sweep()
+    expected = [MonitoredOrder.objects.get(order=o).pk for o in (orders[2], orders[1])]
+    assert report.enqueued == expected
+    # Spread out for the provider, 0.2 s apart.
+    times = [MonitoredOrder.objects.get(pk=pk).next_check_at for pk in expected]
+    assert times[1] - times[0] == dt.timedelta(seconds=0.2)
+    assert run_sweep().enqueued == [MonitoredOrder.objects.get(order=orders[0]).pk]
+
+
+def test_sweep_query_count_does_not_grow_with_orders(clock, queue, make_order, django_assert_max_num_queries):
+    for _ in range(30):
+        order = make_order()
+        MonitoredOrder.objects.filter(order=order).update(next_check_by="sweep", next_check_at=START)
+    queue.flush()
+    with django_assert_max_num_queries(6):
+        report = run_sweep(dry_run=False)
+    assert len(report.enqueued) == 30
+
+
+@pytest.mark.parametrize(
+    "interval, minute, due",
+    [(300, 0, True), (300, 5, True), (300, 7, False), (60, 7, True), (600, 50, True), (600, 55, False)],
+)
+def test_sweep_runs_on_minutes_matching_its_interval(settings, interval, minute, due):
+    settings.ORDER_MONITOR_SWEEP_INTERVAL = interval
+    assert sweep_is_due(dt.datetime(2026, 1, 1, 10, minute)) is due
