@@ -1,0 +1,435 @@
+"""The fake znet HTTP server: protocol endpoints, fault injection and ``/_fake/`` control endpoints.
+
+:class:`FakeZnetServer` runs a ``ThreadingHTTPServer`` in a background thread; it binds
+127.0.0.1 by default and has no real security, so keep it on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .faults import FaultConfig, FaultKind, parse_latency
+from .plans import MixEntry, OrderPlan, PlanOutcome
+from .state import ZnetState
+
+__all__ = ["FakeZnetServer"]
+
+logger = logging.getLogger(__name__)
+
+#: URL path → endpoint name. Paths are matched without a leading slash.
+ENDPOINT_PATHS = {
+    "servis/pin_ekle.php": "pin_ekle",
+    "servis/pin_kontrol.php": "pin_kontrol",
+    "servis/bakiye_kontrol.php": "bakiye_kontrol",
+}
+#: Query parameter naming the order, per endpoint (for per-order counters and fault seeds).
+_REFERANS_PARAM = {"pin_ekle": "referans", "pin_kontrol": "tahsilat_api_islem_id"}
+
+_TEXT = "text/plain; charset=utf-8"
+_HTML = "text/html; charset=utf-8"
+_JSON = "application/json; charset=utf-8"
+_MAX_BODY = 64 * 1024
+_BUSY_REPLY = "3|Sistem meşgul"
+_GARBAGE_HTML = (
+    b"<html><head><title>502 Bad Gateway</title></head>"
+    b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+)
+_GARBAGE_PHP = (
+    "<br />\n<b>Warning</b>:  mysqli_connect(): (HY000/1040): Too many connections in "
+    "<b>/var/www/servis/baglanti.php</b> on line <b>3</b><br />\n"
+).encode()
+_ERROR_500 = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer that knows its :class:`FakeZnetServer` and caps connections."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], fake: FakeZnetServer, max_connections: int) -> None:
+        self.fake = fake
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Bounded: refuse connections beyond the cap instead of spawning threads forever.
+        if not self._slots.acquire(timeout=5):
+            self.shutdown_request(request)
+            return
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+            self._slots.release()
+
+    def close_connections(self) -> None:
+        """End keep-alive connections too: a stopped server must not answer anyone."""
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: nothing left to end
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    # HTTP/1.1 keeps connections alive, as a real PHP host does; every reply has a length.
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-znet"
+    # Idle keep-alive connections are closed after this many seconds.
+    timeout = 10
+    # Headers and body go out in separate writes; with Nagle on, the client's delayed
+    # ACK would add ~40 ms to every reply.
+    disable_nagle_algorithm = True
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The request line holds kod and sifre in its query: log the path only.
+        logger.debug("fake-znet %s %s -> %s", self.command, urlsplit(self.path).path, code)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+        logger.debug("fake-znet: " + format, *args)
+
+    def _send(self, status: int, body: bytes, content_type: str = _TEXT) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:
+            # The client went away (typically after its read timeout on a slow reply).
+            self.close_connection = True
+
+    def _send_json(self, status: int, data: Any) -> None:
+        self._send(status, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"), _JSON)
+
+    def _drop(self) -> None:
+        """Close the connection without a reply."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed by the peer: the result is the same
+
+    def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+        self._dispatch()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        if self.server.fake.stopping.is_set():
+            self._drop()
+            return
+        split = urlsplit(self.path)
+        path = split.path.lstrip("/")
+        if path.startswith("_fake/") or path == "_fake":
+            self._control(path)
+            return
+        endpoint = ENDPOINT_PATHS.get(path)
+        if endpoint is None:
+            self._send(404, b"<html><body><h1>404 Not Found</h1></body></html>", _HTML)
+            return
+        # PHP's $_GET: the first value of each parameter, blanks kept.
+        params = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        self._protocol(endpoint, params)
+
+    # -- protocol endpoints ----------------------------------------------------------
+
+    def _protocol(self, endpoint: str, params: Mapping[str, str]) -> None:
+        fake = self.server.fake
+        state = fake.state
+        referans = params.get(_REFERANS_PARAM.get(endpoint, ""), "").strip()
+        number = state.count_call(endpoint, referans)
+        faults = fake.faults  # one immutable snapshot for the whole request
+        rng = random.Random(f"{state.seed}:fault:{endpoint}:{referans}:{number}")
+        kind = faults.draw(rng, endpoint)
+        latency = faults.draw_latency(rng)
+        bom = faults.bom > 0 and rng.random() < faults.bom
+        if latency and fake.stopping.wait(latency):
+            self._drop()
+            return
+        if kind is not None:
+            state.count_fault(kind.value)
+            logger.debug("fake-znet: injecting %s on %s", kind.value, endpoint)
+        if kind is FaultKind.HTTP_500:
+            self._send(500, _ERROR_500, _HTML)
+        elif kind is FaultKind.GARBAGE:
+            choice = rng.randrange(3)
+            if choice == 0:
+                self._send(200, _GARBAGE_HTML, _HTML)
+            elif choice == 1:
+                self._send(200, _GARBAGE_PHP, _HTML)
+            else:
+                self._send(200, b"\xff\xfe\x00<" + rng.randbytes(29))
+        elif kind is FaultKind.EMPTY:
+            self._send(200, b"")
+        elif kind is FaultKind.DROP:
+            self._drop()
+        elif kind is FaultKind.QUERY_ERROR:
+            self._send(200, _BUSY_REPLY.encode("utf-8"))
+        else:
+            # Work first, reply late: a slow pin_ekle still places the order, which is
+            # exactly the ambiguous case a client that timed out must cope with.
+            reply = getattr(state, endpoint)(params)
+            if kind is FaultKind.SLOW and fake.stopping.wait(faults.slow_seconds):
+                self._drop()
+                return
+            self._send(200, (("\ufeff" if bom else "") + reply).encode("utf-8"))
+
+    # -- control endpoints -----------------------------------------------------------
+
+    def _read_json(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            raise ValueError("body too large")
+        raw = self.rfile.read(length) if length else b""
+        return json.loads(raw.decode("utf-8")) if raw.strip() else {}
+
+    def _control(self, path: str) -> None:
+        fake = self.server.fake
+        method = self.command
+        try:
+            if path == "_fake/stats" and method in ("GET", "HEAD"):
+                self._send_json(200, fake.stats())
+            elif path == "_fake/reset" and method == "POST":
+                fake.reset()
+                self._send_json(200, {"ok": True})
+            elif path.startswith("_fake/orders/") and method in ("GET", "HEAD"):
+                order = fake.order(unquote(path[len("_fake/orders/"):]))
+                if order is None:
+                    self._send_json(404, {"error": "unknown referans"})
+                else:
+                    self._send_json(200, order)
+            elif path == "_fake/orders" and method == "POST":
+                data = self._read_json()
+                fake_order = fake.add_order(
+                    str(data["referans"]),
+                    outcome=data.get("outcome"),
+                    delay=data.get("delay", 0.0),
+                    pin=data.get("pin"),
+                    description=data.get("description"),
+                )
+                self._send_json(200, fake_order)
+            elif path == "_fake/faults" and method in ("GET", "HEAD"):
+                self._send_json(200, fake.faults.as_dict())
+            elif path == "_fake/faults" and method == "POST":
+                data = self._read_json()
+                if not isinstance(data, dict):
+                    raise ValueError("expected a JSON object of FaultConfig fields")
+                if data.pop("replace", False):
+                    config = fake.set_faults(FaultConfig.coerce(data))
+                else:
+                    config = fake.set_faults(**data)
+                self._send_json(200, config.as_dict())
+            else:
+                self._send_json(404, {"error": f"no control endpoint {method} /{path}"})
+        except (ValueError, KeyError, TypeError) as err:
+            self._send_json(400, {"error": f"{type(err).__name__}: {err}"})
+
+
+class FakeZnetServer:
+    """A fake znet provider on loopback, for tests, demos and benchmarks.
+
+    Usage::
+
+        with FakeZnetServer(seed=1, time_scale=60) as fake:
+            provider = ZnetProvider(base_url=fake.url, kod=fake.kod, sifre=fake.sifre)
+            ...
+            stats = fake.stats()
+
+    ``mix`` is a sequence of :class:`~.plans.MixEntry` (default: the reference
+    workload); ``faults`` a :class:`~.faults.FaultConfig` or a mapping of its fields;
+    ``latency`` milliseconds, fixed or ``(min, max)``. ``auto_register`` makes an
+    unknown reference a new order (with a drawn plan) on its first status check.
+    ``clock`` returns epoch seconds (replace it to drive time from a test).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        kod: str = "demo",
+        sifre: str = "demo-secret",
+        seed: int | str = 0,
+        time_scale: float = 1.0,
+        mix: Sequence[MixEntry] | None = None,
+        faults: FaultConfig | Mapping[str, Any] | None = None,
+        latency: float | tuple[float, float] | str | None = None,
+        auto_register: bool = False,
+        balance: float = 100_000.0,
+        max_orders: int = 100_000,
+        max_connections: int = 256,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.kod = kod
+        self.sifre = sifre
+        self.max_connections = max_connections
+        self.state = ZnetState(
+            kod=kod, sifre=sifre, seed=seed, time_scale=time_scale, mix=mix,
+            auto_register=auto_register, balance=balance, max_orders=max_orders, clock=clock,
+        )
+        config = FaultConfig.coerce(faults)
+        if latency is not None:
+            config = config.replace(latency_ms=parse_latency(latency))
+        self._faults = config
+        #: Set while stopping: wakes handlers sleeping on latency or a slow fault.
+        self.stopping = threading.Event()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> FakeZnetServer:
+        """Bind and serve in a background (daemon) thread; returns self."""
+        with self._lifecycle:
+            if self._httpd is not None:
+                return self
+            self.stopping.clear()
+            httpd = _HTTPServer((self.host, self.port), self, self.max_connections)
+            self._httpd = httpd
+            self._thread = threading.Thread(
+                target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                name=f"fake-znet:{httpd.server_address[1]}", daemon=True,
+            )
+            self._thread.start()
+        logger.info("fake-znet listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; safe to call twice."""
+        with self._lifecycle:
+            httpd, thread = self._httpd, self._thread
+            self._httpd = self._thread = None
+            if httpd is None:
+                return
+            self.stopping.set()
+            httpd.shutdown()
+            httpd.server_close()
+            httpd.close_connections()
+            if thread is not None:
+                thread.join(timeout=5)
+
+    def __enter__(self) -> FakeZnetServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        if self._httpd is None:
+            raise RuntimeError("the fake znet server is not started")
+        host, port = self._httpd.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def url(self) -> str:
+        """Base URL with a trailing slash, e.g. ``http://127.0.0.1:54321/``."""
+        host, port = self.address
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port}/"
+
+    # -- orders and reports ----------------------------------------------------------
+
+    def add_order(
+        self,
+        referans: str,
+        plan: OrderPlan | None = None,
+        *,
+        outcome: PlanOutcome | str | None = None,
+        delay: float | None = 0.0,
+        pin: str | None = None,
+        description: str | None = None,
+        dispatched_at: float | None = None,
+    ) -> dict[str, Any]:
+        """Register an order as if ``pin_ekle`` had accepted it (now, or at ``dispatched_at``).
+
+        With ``plan`` that plan is used; with ``outcome`` (``"completed"``, ``"failed"``
+        or ``"never"``) it ends ``delay`` provider seconds after dispatch; with neither a
+        plan is drawn from the mix. Re-adding a referans replaces it. Returns the order
+        as :meth:`order` does.
+        """
+        return self.state.add_order(
+            referans, plan, outcome=outcome, delay=delay, pin=pin,
+            description=description, dispatched_at=dispatched_at,
+        )
+
+    def order(self, referans: str) -> dict[str, Any] | None:
+        """One order's plan, times and poll counters (None if unknown)."""
+        return self.state.order(referans)
+
+    def stats(self) -> dict[str, Any]:
+        """Everything ``GET /_fake/stats`` returns (a JSON-ready dict)."""
+        data = self.state.stats()
+        data["config"]["faults"] = self._faults.as_dict()
+        return data
+
+    def reset(self) -> None:
+        """Forget orders and counters (``POST /_fake/reset``); faults and config stay."""
+        self.state.reset()
+
+    # -- faults ----------------------------------------------------------------------
+
+    @property
+    def faults(self) -> FaultConfig:
+        return self._faults
+
+    def set_faults(self, faults: FaultConfig | Mapping[str, Any] | None = None, **changes: Any) -> FaultConfig:
+        """Replace the fault config (``faults``), or change some fields (``**changes``).
+
+        Takes effect for the next request. ``set_faults()`` alone clears every fault.
+        """
+        if faults is not None or not changes:
+            config = FaultConfig.coerce(faults)
+        else:
+            config = self._faults
+        if changes:
+            config = config.replace(**changes)
+        self._faults = config
+        return config
+
+    def set_outage(self, kind: FaultKind | str | None = FaultKind.HTTP_500) -> FaultConfig:
+        """Make every protocol request fail with ``kind`` (None ends the outage)."""
+        return self.set_faults(outage=None if kind is None else FaultKind(kind))
+
+    def set_latency(self, latency: float | tuple[float, float] | str | None) -> FaultConfig:
+        """Base latency in milliseconds, fixed or ``(min, max)``."""
+        return self.set_faults(latency_ms=parse_latency(latency))
