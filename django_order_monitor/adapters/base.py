@@ -101,3 +101,4 @@ class BaseProvider(ABC):
 
     def close(self) -> None:
         """Release network resources (sessions); called at consumer shutdown."""
+        return None

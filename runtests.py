@@ -1,0 +1,88 @@
+#!/usr/bin/env python
+"""Run the whole test suite: unit tests on SQLite, then everything again on PostgreSQL + Redis.
+
+    python runtests.py [pytest args]
+
+The second pass needs PostgreSQL and Redis (see tests/settings_services.py for
+the environment it reads). Where they do not answer, it is skipped and the
+summary says so; with ORDER_MONITOR_TEST_SERVICES=1 (as CI sets) it fails
+instead. The last line is the combined count: "total: N passed, N failed, N skipped".
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def services_problem() -> str | None:
+    pg = (os.environ.get("PGHOST", "127.0.0.1"), int(os.environ.get("PGPORT", "5432")))
+    redis_url = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
+    redis = (redis_url.hostname or "127.0.0.1", redis_url.port or 6379)
+    missing = [f"{name} at {host}:{port}" for name, (host, port) in (("PostgreSQL", pg), ("Redis", redis)) if not reachable(host, port)]
+    return ", ".join(missing) + " not reachable" if missing else None
+
+
+def run_pass(label: str, settings: str, extra: list[str], report: Path) -> int:
+    print(f"\n=== {label} ({settings}) ===", flush=True)
+    command = [sys.executable, "-m", "pytest", f"--ds={settings}", f"--junitxml={report}", *extra]
+    return subprocess.call(command, cwd=ROOT)
+
+
+def counts(report: Path) -> tuple[int, int, int]:
+    if not report.exists():
+        return 0, 1, 0  # pytest died before writing a report: count it as a failure
+    suites = ET.parse(report).getroot()
+    passed = failed = skipped = 0
+    for suite in suites.iter("testsuite"):
+        tests, errors, failures, skips = (int(suite.get(k, 0)) for k in ("tests", "errors", "failures", "skipped"))
+        failed += errors + failures
+        skipped += skips
+        passed += tests - errors - failures - skips
+    return passed, failed, skipped
+
+
+def main(argv: list[str]) -> int:
+    required = os.environ.get("ORDER_MONITOR_TEST_SERVICES") == "1"
+    notes = []
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = [Path(tmp, "sqlite.xml")]
+        codes = [run_pass("unit tests: SQLite + MemoryHuey", "tests.settings", argv, reports[0])]
+        problem = services_problem()
+        if problem and not required:
+            notes.append(f"SKIPPED the PostgreSQL + Redis pass: {problem}. Start them (or set PGHOST/REDIS_URL) to run it.")
+        else:
+            if problem:
+                notes.append(f"FAILED: ORDER_MONITOR_TEST_SERVICES=1 but {problem}.")
+                codes.append(1)
+            else:
+                reports.append(Path(tmp, "services.xml"))
+                codes.append(run_pass("all tests: PostgreSQL + Redis", "tests.settings_services", argv, reports[1]))
+        totals = [sum(column) for column in zip(*(counts(r) for r in reports))]
+    # pytest exits 5 when it collected nothing (e.g. a -k that matches no test in one pass).
+    failed = any(code not in (0, 5) for code in codes) or all(code == 5 for code in codes)
+    print()
+    for note in notes:
+        print(note)
+    print(f"total: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    return 1 if failed or totals[1] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
