@@ -1,0 +1,93 @@
+"""The provider_referans migration on a legacy, unmanaged table (SQLite and PostgreSQL)."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TABLE = "product_orders"
+COLUMN = "provider_referans"
+
+
+def columns():
+    with connection.cursor() as cursor:
+        return {c.name for c in connection.introspection.get_table_description(cursor, TABLE)}
+
+
+def indexes_on_column():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, TABLE)
+    return [name for name, info in constraints.items() if info["columns"] == [COLUMN] and info["index"]]
+
+
+def drop_column():
+    with connection.cursor() as cursor:
+        for name in indexes_on_column():
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        cursor.execute(f"ALTER TABLE {TABLE} DROP COLUMN {COLUMN}")
+
+
+def test_migrate_added_the_column_and_one_index():
+    assert COLUMN in columns()
+    assert len(indexes_on_column()) == 1
+
+
+def test_migrating_again_changes_nothing():
+    call_command("migrate", "order_monitor", "0001", verbosity=0)
+    call_command("migrate", "order_monitor", verbosity=0)
+    assert COLUMN in columns()
+    assert len(indexes_on_column()) == 1
+
+
+def test_reversing_never_drops_the_shops_data(make_order):
+    order = make_order(referans="KEEP-ME")
+    call_command("migrate", "order_monitor", "0001", verbosity=0)
+    assert COLUMN in columns()
+    order.refresh_from_db()
+    assert order.provider_referans == "KEEP-ME"
+    call_command("migrate", "order_monitor", verbosity=0)
+
+
+def test_missing_column_is_added_with_its_index():
+    call_command("migrate", "order_monitor", "0001", verbosity=0)
+    drop_column()
+    assert COLUMN not in columns()
+    call_command("migrate", "order_monitor", verbosity=0)
+    assert COLUMN in columns()
+    assert len(indexes_on_column()) == 1
+
+
+def test_sqlmigrate_prints_sql_a_dba_can_run_by_hand():
+    out = io.StringIO()
+    call_command("sqlmigrate", "order_monitor", "0002", stdout=out)
+    sql = out.getvalue()
+    if connection.vendor == "postgresql":
+        assert 'ALTER TABLE "product_orders" ADD COLUMN IF NOT EXISTS "provider_referans" varchar(255) NULL;' in sql
+    else:
+        assert 'ALTER TABLE "product_orders" ADD COLUMN "provider_referans" varchar(255) NULL;' in sql
+    assert 'CREATE INDEX IF NOT EXISTS "product_orders_provider_referans_om_idx" ON "product_orders" ("provider_referans");' in sql
+
+
+def test_dba_runs_the_sql_then_migrate_finds_nothing_to_do():
+    call_command("migrate", "order_monitor", "0001", verbosity=0)
+    drop_column()
+    out = io.StringIO()
+    call_command("sqlmigrate", "order_monitor", "0002", stdout=out)
+    sql = "\n".join(line for line in out.getvalue().splitlines() if not line.startswith("--"))
+    statements = [s.strip() for s in sql.split(";") if s.strip().upper().startswith(("ALTER", "CREATE"))]
+    assert len(statements) == 2
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    call_command("migrate", "order_monitor", verbosity=0)
+    assert COLUMN in columns()
+    assert len(indexes_on_column()) == 1
+
+
+def test_makemigrations_finds_no_changes():
+    out = io.StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
