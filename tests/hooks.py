@@ -17,3 +17,15 @@ def record_terminal(transition):
 
 def failing_terminal(transition):
     raise RuntimeError("refund service unavailable")
+
+
+def store_terminal(transition):
+    """Terminal callback of the integration tests: one row per call, in the transition's transaction."""
+    from tests.testapp.models import TerminalEvent
+
+    TerminalEvent.objects.create(
+        order_id=transition.order_pk,
+        outcome=transition.outcome,
+        internal_status=transition.internal_status,
+        source=transition.source,
+    )

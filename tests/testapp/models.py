@@ -31,3 +31,13 @@ class ProductOrder(models.Model):
 
     def __str__(self):
         return f"order {self.pk}"
+
+
+class TerminalEvent(models.Model):
+    """One call of the shop's terminal callback (tests count them: exactly one per order)."""
+
+    order_id = models.UUIDField(db_index=True)
+    outcome = models.CharField(max_length=20)
+    internal_status = models.CharField(max_length=20, null=True)
+    source = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
