@@ -34,7 +34,8 @@ class QueueRunner:
     def run_pending(self, max_tasks: int = 100_000) -> int:
         """Execute every task queued now; tasks not yet due move to the schedule."""
         ran = 0
-        while ran < max_tasks:
+        # Check the length first: a blocking Redis dequeue waits a second on an empty queue.
+        while ran < max_tasks and self.huey.pending_count():
             task = self.huey.dequeue()
             if task is None:
                 break
