@@ -229,7 +229,8 @@ def test_unknown_reference_and_auto_register(fake, http, clock):
 
 def test_wrong_credentials(fake, http):
     base = f"{fake.url}servis/"
-    assert http.get(base + "pin_kontrol.php", params={"kod": "x", "sifre": "y", "tahsilat_api_islem_id": "A"}).text == AUTH_ERROR
+    wrong = {"kod": "x", "sifre": "y", "tahsilat_api_islem_id": "A"}
+    assert http.get(base + "pin_kontrol.php", params=wrong).text == AUTH_ERROR
     empty = http.get(base + "bakiye_kontrol.php", params={"kod": fake.kod, "sifre": "wrong"})
     assert (empty.status_code, empty.content) == (200, b"")
     assert call(http, fake, "bakiye_kontrol").text == "OK|100000.00|0.00"
@@ -306,6 +307,8 @@ def test_outage_and_latency(fake, http):
     call(http, fake, "bakiye_kontrol")
     assert time.monotonic() - started >= 0.14
     assert fake.faults.latency_ms == (150, 150)
+    assert fake.update_faults(empty=0.5).latency_ms == (150, 150)  # update keeps other fields
+    assert fake.set_faults(empty=0.5).latency_ms == (0, 0)  # set replaces the whole config
 
 
 def test_bom_quirk(fake, http):

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="inject a fault at a rate; repeatable or comma separated "
                              f"(kinds: {', '.join(k.value for k in FaultKind)}, bom)")
     parser.add_argument("--fault-endpoints", default="pin_kontrol",
-                        help=f"comma separated endpoints faults apply to (default: pin_kontrol; of {', '.join(ENDPOINTS)})")
+                        help="comma separated endpoints faults apply to "
+                             f"(default: pin_kontrol; any of {', '.join(ENDPOINTS)})")
     parser.add_argument("--slow-seconds", type=float, default=30.0, help="delay of a slow reply (default: 30)")
     parser.add_argument("--latency-ms", default=None, help='base latency, "50" or "20-200" milliseconds')
     parser.add_argument("--outage", choices=[k.value for k in FaultKind], default=None,

@@ -130,11 +130,12 @@ def make_plan(
 ) -> OrderPlan:
     """Build an explicit plan (for tests that force a case).
 
-    A completed plan without ``pin`` gets a seeded one; ``delay`` is ignored for
-    ``never``.
+    A completed plan without ``pin`` gets a seeded one, and the "no PIN" field varies
+    with ``seed`` and ``referans`` as in drawn plans; ``delay`` is ignored for ``never``.
     """
     outcome = PlanOutcome(outcome)
     rng = _rng(seed, referans)
+    no_pin_field = NO_PIN_FIELDS[rng.randrange(len(NO_PIN_FIELDS))]
     if outcome is PlanOutcome.NEVER:
         delay = None
     elif delay is None or delay < 0:
@@ -149,7 +150,9 @@ def make_plan(
             PlanOutcome.FAILED: "İptal edildi",
             PlanOutcome.NEVER: "",
         }[outcome]
-    return OrderPlan(kind=kind, outcome=outcome, delay=delay, pin=pin, description=description)
+    return OrderPlan(
+        kind=kind, outcome=outcome, delay=delay, pin=pin, description=description, no_pin_field=no_pin_field
+    )
 
 
 def draw_plan(seed: int | str, referans: str, mix: Sequence[MixEntry] = REFERENCE_MIX) -> OrderPlan:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -44,9 +45,9 @@ _GARBAGE_HTML = (
     b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
 )
 _GARBAGE_PHP = (
-    "<br />\n<b>Warning</b>:  mysqli_connect(): (HY000/1040): Too many connections in "
-    "<b>/var/www/servis/baglanti.php</b> on line <b>3</b><br />\n"
-).encode()
+    b"<br />\n<b>Warning</b>:  mysqli_connect(): (HY000/1040): Too many connections in "
+    b"<b>/var/www/servis/baglanti.php</b> on line <b>3</b><br />\n"
+)
 _ERROR_500 = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
 
 
@@ -84,10 +85,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._open_lock:
             sockets = list(self._open)
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):  # already closed: nothing left to end
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed: nothing left to end
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -118,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
@@ -131,18 +132,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _drop(self) -> None:
         """Close the connection without a reply."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):  # already closed by the peer: same result
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed by the peer: the result is the same
 
-    def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+    def do_GET(self) -> None:
         self._dispatch()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch()
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -158,9 +157,19 @@ class _Handler(BaseHTTPRequestHandler):
         if endpoint is None:
             self._send(404, b"<html><body><h1>404 Not Found</h1></body></html>", _HTML)
             return
+        if self.command == "POST":
+            self._discard_body()
         # PHP's $_GET: the first value of each parameter, blanks kept.
         params = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         self._protocol(endpoint, params)
+
+    def _discard_body(self) -> None:
+        """Consume a request body we ignore, so the kept-alive connection stays in step."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY or "chunked" in self.headers.get("Transfer-Encoding", ""):
+            self.close_connection = True
+        elif length:
+            self.rfile.read(length)
 
     # -- protocol endpoints ----------------------------------------------------------
 
@@ -245,14 +254,13 @@ class _Handler(BaseHTTPRequestHandler):
                 data = self._read_json()
                 if not isinstance(data, dict):
                     raise ValueError("expected a JSON object of FaultConfig fields")
-                if data.pop("replace", False):
-                    config = fake.set_faults(FaultConfig.coerce(data))
-                else:
-                    config = fake.set_faults(**data)
+                # Changes apply on top of the current config unless "replace" is true.
+                config = fake.set_faults(data) if data.pop("replace", False) else fake.update_faults(**data)
                 self._send_json(200, config.as_dict())
             else:
                 self._send_json(404, {"error": f"no control endpoint {method} /{path}"})
         except (ValueError, KeyError, TypeError) as err:
+            self.close_connection = True  # the body may be unread: do not reuse the connection
             self._send_json(400, {"error": f"{type(err).__name__}: {err}"})
 
 
@@ -397,7 +405,18 @@ class FakeZnetServer:
         return self.state.order(referans)
 
     def stats(self) -> dict[str, Any]:
-        """Everything ``GET /_fake/stats`` returns (a JSON-ready dict)."""
+        """Everything ``GET /_fake/stats`` returns (a JSON-ready dict).
+
+        Keys: ``now``; ``config`` (seed, time_scale, mix, faults); ``calls`` per
+        endpoint; ``faults_injected`` per kind; ``calls_per_referans`` (pin_kontrol,
+        unknown references included); ``balance``; ``summary``; and ``orders``, by
+        referans, each with its ``plan``, ``outcome``, ``pin``, ``dispatched_at``,
+        ``terminal_at`` (epoch seconds the provider turned terminal: dispatch +
+        delay / time_scale, None for never), ``durum_now``, ``polls``,
+        ``first_poll_at``/``last_poll_at`` and ``terminal_reported_at``/``_poll``
+        (the first poll answered with the terminal durum). Detection delay of an
+        order = (when the shop's row changed) − ``terminal_at``.
+        """
         data = self.state.stats()
         data["config"]["faults"] = self._faults.as_dict()
         return data
@@ -412,24 +431,26 @@ class FakeZnetServer:
     def faults(self) -> FaultConfig:
         return self._faults
 
-    def set_faults(self, faults: FaultConfig | Mapping[str, Any] | None = None, **changes: Any) -> FaultConfig:
-        """Replace the fault config (``faults``), or change some fields (``**changes``).
+    def set_faults(self, faults: FaultConfig | Mapping[str, Any] | None = None, **fields: Any) -> FaultConfig:
+        """Replace the whole fault config: ``set_faults(drop=0.1)``, ``set_faults(FaultConfig(...))``.
 
-        Takes effect for the next request. ``set_faults()`` alone clears every fault.
+        Fields not given take their defaults, so ``set_faults()`` clears every fault
+        (latency and outage included). Takes effect for the next request.
         """
-        if faults is not None or not changes:
-            config = FaultConfig.coerce(faults)
-        else:
-            config = self._faults
-        if changes:
-            config = config.replace(**changes)
-        self._faults = config
-        return config
+        if faults is not None and fields:
+            raise TypeError("pass a FaultConfig/mapping or keyword fields, not both")
+        self._faults = FaultConfig.coerce(faults if faults is not None else fields)
+        return self._faults
+
+    def update_faults(self, **changes: Any) -> FaultConfig:
+        """Change some fields of the current fault config, keeping the others."""
+        self._faults = self._faults.replace(**changes)
+        return self._faults
 
     def set_outage(self, kind: FaultKind | str | None = FaultKind.HTTP_500) -> FaultConfig:
         """Make every protocol request fail with ``kind`` (None ends the outage)."""
-        return self.set_faults(outage=None if kind is None else FaultKind(kind))
+        return self.update_faults(outage=None if kind is None else FaultKind(kind))
 
     def set_latency(self, latency: float | tuple[float, float] | str | None) -> FaultConfig:
         """Base latency in milliseconds, fixed or ``(min, max)``."""
-        return self.set_faults(latency_ms=parse_latency(latency))
+        return self.update_faults(latency_ms=parse_latency(latency))

@@ -178,7 +178,7 @@ class ZnetState:
             return None if order is None else order.as_dict(self.clock())
 
     def stats(self) -> dict[str, Any]:
-        """A JSON-ready snapshot of counters and orders (see the package docstring)."""
+        """A JSON-ready snapshot of counters and orders (see :meth:`FakeZnetServer.stats`)."""
         with self._lock:
             now = self.clock()
             orders = {ref: order.as_dict(now) for ref, order in self._orders.items()}
