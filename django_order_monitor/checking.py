@@ -89,11 +89,13 @@ def _check_claimed(entry: MonitoredOrder, token: str, now: dt.datetime, source: 
     if answered:
         transitions.apply_processing(entry, result, source=source, now=now)
         attempts = entry.attempts + 1
-        nxt = policy.after_answer(attempts, entry.deadline_at, now)
+        nxt = policy.get_policy().after_answer(
+            attempts, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider
+        )
         changes = {"attempts": attempts, "error_streak": 0, "last_error": ""}
     else:
         streak = entry.error_streak + 1
-        nxt = policy.after_error(streak, entry.attempts, entry.deadline_at, now)
+        nxt = policy.get_policy().after_error(streak, entry.attempts, entry.deadline_at, now)
         changes = {"error_streak": streak, "errors": entry.errors + 1, "last_error": error[:500]}
         logger.warning(
             "Status query failed for order %s (provider=%s referans=%s, %s in a row): %s",

@@ -188,6 +188,17 @@ def check_callables(app_configs=None, **kwargs) -> list:
             target = None
         if not callable(target):
             errors.append(_error(11, f"{PREFIX}{name} {path!r} is not an importable callable.", "Give a dotted path such as 'shop.monitoring.on_terminal'."))
+    policy_path = app_settings.POLICY
+    try:
+        policy_class = import_string(policy_path)
+    except ImportError:
+        policy_class = None
+    from .policy import Policy
+
+    if not (isinstance(policy_class, type) and issubclass(policy_class, Policy)):
+        errors.append(
+            _error(11, f"{PREFIX}POLICY {policy_path!r} is not an importable Policy subclass.", "Default: 'django_order_monitor.policy.Policy'.")
+        )
     return errors
 
 

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "EXTERNAL_STATUS_VALUES": {"completed": "done", "failed": "failed", "processing": "processing"},
     # Values written to the internal-status role on a terminal transition.
     "INTERNAL_STATUS_VALUES": {"completed": "approved", "failed": "rejected"},
+    # Dotted path to the scheduling policy class (see policy.py).
+    "POLICY": "django_order_monitor.policy.Policy",
     # Policy, in seconds (floats allowed, so demos can compress time).
     "FIRST_CHECK_DELAY": 60,
     "BACKOFF_BASE": 30,

@@ -56,12 +56,13 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
         raise NotMonitorable(f"Order {order.pk} cannot be monitored: {reason}.")
     now = timezone.now()
     dispatched_at = host.aware(host.read(order, "dispatched_at")) or now
-    first = policy.first_check(dispatched_at, now)
+    provider_name = provider or resolve_provider_name(order)
+    first = policy.get_policy().first_check(dispatched_at, now, provider_name)
     try:
         with transaction.atomic():
             entry = MonitoredOrder.objects.create(
                 order_id=order.pk,
-                provider=provider or resolve_provider_name(order),
+                provider=provider_name,
                 referans=str(host.read(order, "reference")).strip(),
                 dispatched_at=dispatched_at,
                 deadline_at=policy.deadline(dispatched_at),

@@ -1,7 +1,8 @@
-"""When to check an order next: the seed's schedule, with every number a setting.
+"""When to check an order next. The seed's schedule by default; pluggable.
 
-Pure functions of the ledger row and the clock: the chained task and the sweep
-both ask here, so they can never disagree about what is due.
+``ORDER_MONITOR_POLICY`` names a :class:`Policy` subclass. The chained task and
+the sweep both ask the same policy, so they never disagree about what is due.
+Every number of the default policy is a setting.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+
+from django.utils.module_loading import import_string
 
 from .conf import app_settings
 
@@ -37,31 +40,48 @@ def backoff(step: int) -> float:
     return min(cap, base * factor ** min(step, 64))
 
 
-def first_check(dispatched_at: dt.datetime, now: dt.datetime) -> dt.datetime:
-    """First check FIRST_CHECK_DELAY after dispatch (never in the past)."""
-    return max(now, dispatched_at + dt.timedelta(seconds=jittered(float(app_settings.FIRST_CHECK_DELAY))))
-
-
 def deadline(dispatched_at: dt.datetime) -> dt.datetime:
     return dispatched_at + dt.timedelta(seconds=float(app_settings.DEADLINE))
 
 
-def after_answer(attempts: int, deadline_at: dt.datetime, now: dt.datetime) -> NextCheck:
-    """Next check after the ``attempts``-th answered (non-terminal) check."""
-    if attempts < int(app_settings.QUICK_ATTEMPTS):
-        return _clamp(now + dt.timedelta(seconds=jittered(backoff(attempts - 1))), deadline_at, now, "task")
-    return _clamp(now + dt.timedelta(seconds=jittered(float(app_settings.SWEEP_INTERVAL))), deadline_at, now, "sweep")
+class Policy:
+    """The seed's schedule: first check after FIRST_CHECK_DELAY, then capped exponential backoff.
+
+    Subclasses may override :meth:`first_check` and :meth:`after_answer`; the
+    arguments are plain values so a policy never needs the database unless it
+    wants history (the adaptive policy does).
+    """
+
+    def first_check(self, dispatched_at: dt.datetime, now: dt.datetime, provider: str = "") -> dt.datetime:
+        """When to check first (never in the past)."""
+        return max(now, dispatched_at + dt.timedelta(seconds=jittered(float(app_settings.FIRST_CHECK_DELAY))))
+
+    def after_answer(
+        self, attempts: int, deadline_at: dt.datetime, now: dt.datetime, *, dispatched_at: dt.datetime | None = None, provider: str = ""
+    ) -> NextCheck:
+        """Next check after the ``attempts``-th answered, non-terminal check."""
+        if attempts < int(app_settings.QUICK_ATTEMPTS):
+            return clamp(now + dt.timedelta(seconds=jittered(backoff(attempts - 1))), deadline_at, now, "task")
+        return self.after_quick_attempts(deadline_at, now)
+
+    def after_quick_attempts(self, deadline_at: dt.datetime, now: dt.datetime) -> NextCheck:
+        interval = dt.timedelta(seconds=jittered(float(app_settings.SWEEP_INTERVAL)))
+        return clamp(now + interval, deadline_at, now, "sweep")
+
+    def after_error(self, error_streak: int, attempts: int, deadline_at: dt.datetime, now: dt.datetime) -> NextCheck:
+        """Next check after a failed query; failed queries never use up the quick attempts."""
+        by = "task" if attempts < int(app_settings.QUICK_ATTEMPTS) else "sweep"
+        return clamp(now + dt.timedelta(seconds=jittered(backoff(error_streak - 1))), deadline_at, now, by)
 
 
-def after_error(error_streak: int, attempts: int, deadline_at: dt.datetime, now: dt.datetime) -> NextCheck:
-    """Next check after a failed query; failed queries never use up the quick attempts."""
-    by = "task" if attempts < int(app_settings.QUICK_ATTEMPTS) else "sweep"
-    return _clamp(now + dt.timedelta(seconds=jittered(backoff(error_streak - 1))), deadline_at, now, by)
-
-
-def _clamp(at: dt.datetime, deadline_at: dt.datetime, now: dt.datetime, by: str) -> NextCheck:
-    # The last regular check happens exactly at the deadline (the final check);
-    # past the deadline only retries of a failed final query remain.
+def clamp(at: dt.datetime, deadline_at: dt.datetime, now: dt.datetime, by: str) -> NextCheck:
+    """The last regular check happens exactly at the deadline (the final check);
+    past the deadline only retries of a failed final query remain."""
     if now < deadline_at:
         at = min(at, deadline_at)
     return NextCheck(at, by)
+
+
+def get_policy() -> Policy:
+    """The configured policy (``ORDER_MONITOR_POLICY``), a fresh instance."""
+    return import_string(app_settings.POLICY)()
