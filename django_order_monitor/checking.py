@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from . import host, leases, policy, scheduling, transitions
+from . import breaker, etiquette, host, leases, policy, scheduling, transitions
 from .adapters.base import Outcome, StatusResult
 from .conf import app_settings
 from .exceptions import ProviderError, UnknownProviderError
@@ -74,8 +75,18 @@ def _check_claimed(entry: MonitoredOrder, token: str, now: dt.datetime, source: 
         stop_monitoring(entry, "the order ended outside the monitor")
         return _report(entry, ran=False, skipped_reason="order ended outside the monitor")
 
+    paused = breaker.paused_until(entry.provider, now)
+    if paused is not None:
+        # Spread the deferred checks over the next cool-down so they do not all
+        # hit the provider the moment it comes back.
+        spread = dt.timedelta(seconds=random.uniform(0, float(app_settings.BREAKER_COOLDOWN)))
+        return _defer(entry, token, paused + spread, f"provider {entry.provider} paused until {paused.isoformat()}")
+    try:
+        result, error = _ask_provider(entry, source)
+    except etiquette.RateLimited as err:
+        return _defer(entry, token, now + dt.timedelta(seconds=random.uniform(1, 5)), str(err))
+
     final = now >= entry.deadline_at
-    result, error = _ask_provider(entry, source)
 
     if result is not None and result.outcome.is_terminal:
         transitions.finish(entry, result.outcome.value, result=result, source=source)
@@ -121,28 +132,47 @@ def _check_claimed(entry: MonitoredOrder, token: str, now: dt.datetime, source: 
     return _report(entry, result=result, error=error)
 
 
+def _defer(entry: MonitoredOrder, token: str, at: dt.datetime, reason: str) -> CheckReport:
+    """Put the check off without asking the provider and without using an attempt."""
+    leases.release(entry.pk, token, next_check_at=at)
+    if entry.next_check_by == MonitoredOrder.Driver.TASK:
+        scheduling.enqueue_check(entry.pk, at)
+    logger.info("Check of order %s deferred to %s: %s", entry.order_id, at.isoformat(), reason)
+    return _report(entry, ran=False, skipped_reason=f"deferred: {reason}")
+
+
 def _ask_provider(entry: MonitoredOrder, source: str) -> tuple[StatusResult | None, str]:
-    """Ask the provider and record the call; returns (result, error message)."""
-    started = timezone.now()
-    clock = time.perf_counter()
+    """Ask the provider (within its etiquette) and record the call; returns (result, error).
+
+    Raises :class:`etiquette.RateLimited` when no call slot frees up in time.
+    """
     result: StatusResult | None = None
     error = ""
+    transport_failed = False
     kind = StatusCheck.Result.TRANSPORT_ERROR
-    try:
-        result = get_provider(entry.provider).fetch_status(entry.referans)
-    except UnknownProviderError as err:
-        error = str(err)
-    except ProviderError as err:
-        # ProviderError messages are built without credentials or PINs.
-        error = f"{type(err).__name__}: {err}"
-    else:
+    with etiquette.call_slot(entry.provider):
+        started = timezone.now()
+        clock = time.perf_counter()
+        try:
+            result = get_provider(entry.provider).fetch_status(entry.referans)
+        except UnknownProviderError as err:
+            error = str(err)
+        except ProviderError as err:
+            # ProviderError messages are built without credentials or PINs.
+            error = f"{type(err).__name__}: {err}"
+            transport_failed = True
+        latency_ms = int((time.perf_counter() - clock) * 1000)
+    if transport_failed:
+        breaker.record_failure(entry.provider, error)
+    elif result is not None:
+        breaker.record_success(entry.provider)
         kind = result.outcome.value
         if result.outcome is Outcome.QUERY_ERROR:
             error = f"query error: {result.message or result.provider_status or 'no detail'}"
     StatusCheck.objects.create(
         monitored_order=entry,
         checked_at=started,
-        latency_ms=int((time.perf_counter() - clock) * 1000),
+        latency_ms=latency_ms,
         result=kind,
         provider_status=(result.provider_status if result else "")[:50],
         message=(result.message if result and not error else error)[:500],

@@ -66,7 +66,19 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_SPACING": 0.2,  # seconds between checks the sweep enqueues (provider etiquette)
     "LEASE_SECONDS": 90,  # longer than connect + read timeout
     "LOST_TASK_GRACE": 120,  # a chained check this late is presumed lost and re-enqueued
-    # Providers: {"name": {"ADAPTER": "dotted.Class", "OPTIONS": {...}}}
+    # Circuit breaker: this many transport failures in a row pause a provider for the cool-down.
+    "BREAKER_THRESHOLD": 5,
+    "BREAKER_COOLDOWN": 60,
+    # Provider etiquette, for providers whose config has no "RATE_LIMIT" key
+    # (None there disables it): shared by all consumers through Redis.
+    "RATE_LIMIT": {"min_interval": 0.1, "max_concurrent": 4, "max_wait": 10},
+    # Redis for the shared rate limits; None: Huey's own Redis when HUEY is a RedisHuey,
+    # else limits are per process.
+    "REDIS_URL": None,
+    # Signed provider callbacks: accepted this many seconds around their timestamp.
+    "CALLBACK_TOLERANCE": 300,
+    # Providers: {"name": {"ADAPTER": "dotted.Class", "OPTIONS": {...},
+    #                      "RATE_LIMIT": {...} or None, "CALLBACK_SECRET": "..."}}
     "PROVIDERS": {},
     "DEFAULT_PROVIDER": None,
     # Dotted path to callable(order) -> provider name (or None), for per-order routing.

@@ -153,3 +153,38 @@ class StatusCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_result_display()} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ProviderHealth(models.Model):
+    """Each provider's circuit breaker, shared by every consumer through the database."""
+
+    provider = models.CharField(_("provider"), max_length=100, unique=True)
+    consecutive_failures = models.PositiveIntegerField(_("consecutive transport failures"), default=0)
+    paused_until = models.DateTimeField(_("paused until"), null=True, blank=True)
+    pause_reason = models.CharField(_("pause reason"), max_length=255, blank=True, default="")
+    times_paused = models.PositiveIntegerField(_("times paused"), default=0)
+    last_failure_at = models.DateTimeField(_("last failure at"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last success at"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("provider health")
+        verbose_name_plural = _("provider health")
+
+    def __str__(self) -> str:
+        return self.provider
+
+    def is_paused(self, now=None) -> bool:
+        return self.paused_until is not None and self.paused_until > (now or timezone.now())
+
+
+class CallbackReceipt(models.Model):
+    """A signed provider callback already accepted; a second copy is a replay."""
+
+    digest = models.CharField(_("signature digest"), max_length=64, unique=True)
+    provider = models.CharField(_("provider"), max_length=100)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("callback receipt")
+        verbose_name_plural = _("callback receipts")

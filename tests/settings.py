@@ -54,6 +54,8 @@ ORDER_MONITOR_PROVIDERS = {
     "memory": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider"},
 }
 ORDER_MONITOR_DEFAULT_PROVIDER = "memory"
+# Etiquette sleeps in real time; the tests that exercise it switch it on.
+ORDER_MONITOR_RATE_LIMIT = None
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,71 @@
+"""Per-provider circuit breaker, shared by all consumers through the database.
+
+After BREAKER_THRESHOLD transport failures in a row (timeouts, refused or
+dropped connections, HTTP errors) a provider is paused for BREAKER_COOLDOWN:
+its checks are deferred without a call, so an outage neither hammers the
+provider nor burns the orders' attempts. After the cool-down one failure
+pauses it again (half-open); one success closes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .conf import app_settings
+from .models import ProviderHealth
+
+logger = logging.getLogger(__name__)
+
+
+def paused_until(provider: str, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the provider's pause ends, or None if it may be called now."""
+    now = now or timezone.now()
+    until = ProviderHealth.objects.filter(provider=provider, paused_until__gt=now).values_list("paused_until", flat=True).first()
+    return until
+
+
+def record_success(provider: str, now: dt.datetime | None = None) -> None:
+    # Filtered on failures > 0: the common healthy case writes nothing.
+    ProviderHealth.objects.filter(provider=provider, consecutive_failures__gt=0).update(
+        consecutive_failures=0, last_success_at=now or timezone.now(), pause_reason=""
+    )
+
+
+def record_failure(provider: str, error: str, now: dt.datetime | None = None) -> bool:
+    """Count a transport failure; True when it (re)opened the breaker."""
+    now = now or timezone.now()
+    ProviderHealth.objects.get_or_create(provider=provider)
+    with transaction.atomic():
+        health = ProviderHealth.objects.select_for_update().get(provider=provider)
+        health.consecutive_failures += 1
+        health.last_failure_at = now
+        health.last_error = error[:500]
+        opened = health.consecutive_failures >= int(app_settings.BREAKER_THRESHOLD) and not health.is_paused(now)
+        if opened:
+            health.paused_until = now + dt.timedelta(seconds=float(app_settings.BREAKER_COOLDOWN))
+            health.pause_reason = f"{health.consecutive_failures} transport failures in a row"
+            health.times_paused += 1
+        health.save()
+    if opened:
+        logger.error(
+            "Provider %s paused until %s after %d transport failures in a row (last: %s)",
+            provider,
+            health.paused_until.isoformat(),
+            health.consecutive_failures,
+            error,
+        )
+    return opened
+
+
+def pause(provider: str, seconds: float, reason: str) -> None:
+    """Pause a provider by hand (operators), e.g. during an announced maintenance."""
+    until = timezone.now() + dt.timedelta(seconds=seconds)
+    ProviderHealth.objects.update_or_create(provider=provider, defaults={"paused_until": until, "pause_reason": reason[:255]})
+
+
+def resume(provider: str) -> None:
+    ProviderHealth.objects.filter(provider=provider).update(paused_until=None, pause_reason="", consecutive_failures=0)

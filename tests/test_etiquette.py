@@ -1,0 +1,110 @@
+"""Provider etiquette: concurrency and minimum gaps per provider, shared through Redis."""
+
+import threading
+import time
+
+import pytest
+from django.conf import settings as django_settings
+
+from django_order_monitor import etiquette
+
+
+@pytest.fixture
+def limits(settings):
+    def apply(**limit):
+        settings.ORDER_MONITOR_RATE_LIMIT = {"max_wait": 5, **limit}
+        etiquette.reset_backend()
+
+    yield apply
+    etiquette.reset_backend()
+
+
+def run_calls(count, threads, hold=0.0, provider="memory"):
+    """Run ``count`` calls from ``threads`` threads; returns (start, end) monotonic pairs."""
+    spans, lock = [], threading.Lock()
+    todo = iter(range(count))
+
+    def worker():
+        for _ in todo:
+            with etiquette.call_slot(provider):
+                started = time.monotonic()
+                time.sleep(hold)
+                with lock:
+                    spans.append((started, time.monotonic()))
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return sorted(spans)
+
+
+def max_overlap(spans):
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans], key=lambda x: (x[0], x[1]))
+    current = peak = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+def test_calls_keep_the_minimum_gap(limits):
+    limits(min_interval=0.05)
+    spans = run_calls(8, threads=4)
+    gaps = [b[0] - a[0] for a, b in zip(spans, spans[1:], strict=False)]
+    assert min(gaps) >= 0.045
+
+
+def test_no_more_than_max_concurrent_calls_in_flight(limits):
+    limits(max_concurrent=2)
+    spans = run_calls(12, threads=6, hold=0.02)
+    assert max_overlap(spans) == 2
+
+
+def test_no_slot_within_max_wait_raises_rate_limited(limits, settings):
+    settings.ORDER_MONITOR_RATE_LIMIT = {"max_concurrent": 1, "max_wait": 0.05}
+    etiquette.reset_backend()
+    with etiquette.call_slot("memory"):
+        with pytest.raises(etiquette.RateLimited, match="no free call slot within 0.05s"):
+            with etiquette.call_slot("memory"):
+                pass
+
+
+def test_a_provider_can_switch_limits_off(limits, settings):
+    limits(min_interval=10)
+    settings.ORDER_MONITOR_PROVIDERS = {
+        "memory": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider", "RATE_LIMIT": None}
+    }
+    assert etiquette.Limits.for_provider("memory") is None
+
+
+@pytest.mark.services
+def test_limits_are_shared_by_consumers_through_redis(limits):
+    """Two separate Redis clients (as two consumers would have) share one budget."""
+    import redis
+
+    limits(max_concurrent=1)
+    assert isinstance(etiquette.backend(), etiquette._RedisBackend)
+    url = django_settings.REDIS_URL
+    backends = [etiquette._RedisBackend(redis.Redis.from_url(url)) for _ in range(2)]
+    spans, lock = [], threading.Lock()
+
+    def consumer(backend, token_prefix):
+        for n in range(5):
+            token = f"{token_prefix}{n}"
+            while not backend.try_acquire("shared", 1, token):
+                time.sleep(0.002)
+            started = time.monotonic()
+            time.sleep(0.01)
+            with lock:
+                spans.append((started, time.monotonic()))
+            backend.release("shared", token)
+
+    threads = [threading.Thread(target=consumer, args=(b, f"c{i}-")) for i, b in enumerate(backends)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(spans) == 10
+    assert max_overlap(spans) == 1
