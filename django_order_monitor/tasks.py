@@ -10,7 +10,7 @@ import logging
 
 from huey.contrib.djhuey import db_periodic_task, db_task, on_shutdown
 
-from . import checking, providers, sweep
+from . import callbacks, checking, providers, sweep
 from .conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -26,11 +26,22 @@ def check_order(monitored_order_id: int) -> None:
         logger.debug("Check of monitored order %s skipped: %s", monitored_order_id, report.skipped_reason)
 
 
+@db_task(name="order_monitor.check_order_now")
+def check_order_now(monitored_order_id: int) -> None:
+    """An operator's "check now": check even if not due (never alongside a running check)."""
+    if not app_settings.ENABLED:
+        return
+    report = checking.check_order(monitored_order_id, force=True, source="admin")
+    if not report.ran:
+        logger.info("Check now of monitored order %s skipped: %s", monitored_order_id, report.skipped_reason)
+
+
 @db_periodic_task(sweep.sweep_is_due, name="order_monitor.sweep")
 def sweep_orders() -> None:
     """Discover unwatched orders and recover checks that lost tasks left behind."""
     if app_settings.ENABLED:
         sweep.run_sweep()
+        callbacks.forget_old_receipts()
 
 
 @on_shutdown()
