@@ -1,0 +1,110 @@
+"""Bar charts as inline SVG, drawn on the server: the dashboard needs no JavaScript and no CDN."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from ..stats import Bucket
+
+#: (state, colour) of the stacked "ended per hour" bars, bottom to top.
+ENDED_SERIES = (
+    ("completed", "#2e7d32"),
+    ("failed", "#c62828"),
+    ("timed_out", "#ef6c00"),
+    ("stopped", "#757575"),
+)
+
+
+def _nice_ceiling(value: float) -> int:
+    """A round axis maximum at or above ``value`` (1, 2, 5 x 10^n)."""
+    if value <= 0:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if step * magnitude >= value:
+            return int(step * magnitude)
+    return int(10 * magnitude)  # pragma: no cover - the loop always returns
+
+
+def bar_chart(
+    categories: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[int]]],
+    *,
+    title: str,
+    width: int = 720,
+    height: int = 240,
+    label_every: int = 1,
+) -> SafeString:
+    """Stacked bars: one per category, one colour per (name, colour, values) series."""
+    left, right, top, bottom = 44, 10, 28, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    totals = [sum(values[i] for _name, _colour, values in series) for i in range(len(categories))]
+    ymax = _nice_ceiling(max(totals, default=0))
+    slot = plot_w / max(1, len(categories))
+    bar_w = max(2.0, slot * 0.7)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="om-chart" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for tick in range(5):
+        value = ymax * tick / 4
+        y = top + plot_h - plot_h * tick / 4
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{value:g}</text>')
+    for index, category in enumerate(categories):
+        x = left + slot * index + (slot - bar_w) / 2
+        base = top + plot_h
+        for name, colour, values in series:
+            value = values[index]
+            if not value:
+                continue
+            bar_h = plot_h * value / ymax
+            base -= bar_h
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" fill="{colour}">'
+                f"<title>{escape(category)}: {value} {escape(name)}</title></rect>"
+            )
+        if index % label_every == 0:
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#333">'
+                f"{escape(category)}</text>"
+            )
+    legend_x = left
+    if len(series) > 1:
+        for name, colour, _values in series:
+            parts.append(f'<rect x="{legend_x}" y="8" width="10" height="10" fill="{colour}"/>')
+            parts.append(f'<text x="{legend_x + 14}" y="17" fill="#333">{escape(name)}</text>')
+            legend_x += 24 + 7 * len(name)
+    parts.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/></svg>'
+    )
+    return mark_safe("".join(parts))  # every text in it went through escape()
+
+
+def ended_by_hour(hours: Sequence[dict]) -> SafeString:
+    """Orders that ended in each of the last 24 hours, stacked by final state."""
+    labels = [timezone.localtime(hour["hour"]).strftime("%H:00") for hour in hours]
+    names = {
+        "completed": _("completed"),
+        "failed": _("failed"),
+        "timed_out": _("timed out"),
+        "stopped": _("stopped"),
+    }
+    series = [(names[state], colour, [hour[state] for hour in hours]) for state, colour in ENDED_SERIES]
+    return bar_chart(labels, series, title=_("Orders ended per hour, last 24 hours"), label_every=3)
+
+
+def delay_histogram(buckets: Sequence[Bucket]) -> SafeString:
+    """How long completed orders took from dispatch to PIN (last 24 hours)."""
+    return bar_chart(
+        [bucket.label for bucket in buckets],
+        [(_("orders"), "#1565c0", [bucket.count for bucket in buckets])],
+        title=_("Time to PIN of orders completed in the last 24 hours"),
+    )
