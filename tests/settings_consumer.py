@@ -51,6 +51,7 @@ for _name, _default in COMPRESSED_POLICY.items():
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ORDER_MONITOR_TEST_LOG_LEVEL", "WARNING")},
 }

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import collections
 import datetime
+import logging
+import threading
 
 import pytest
+import redis
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
@@ -63,14 +67,43 @@ def assert_no_overlapping_checks():
             assert ended <= later["checked_at"]
 
 
-def test_hundreds_of_orders_end_as_the_provider_decided(fake_znet, legacy_orders, tmp_path):
-    env = consumer_env(fake_znet.url)
+class RedisSampler(threading.Thread):
+    """Copies every value in the test Redis database every 0.2 s (queue, schedule, results)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.client = redis.Redis.from_url(settings.REDIS_URL)
+        self.seen = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.wait(0.2):
+            for key in self.client.keys("*"):
+                kind = self.client.type(key)
+                if kind == b"list":
+                    self.seen.extend(self.client.lrange(key, 0, -1))
+                elif kind == b"zset":
+                    self.seen.extend(self.client.zrange(key, 0, -1))
+                elif kind == b"hash":
+                    self.seen.extend(self.client.hgetall(key).values())
+                elif kind == b"string":
+                    self.seen.append(self.client.get(key) or b"")
+
+
+def test_hundreds_of_orders_end_as_the_provider_decided(fake_znet, legacy_orders, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    # DEBUG everywhere, to show that no PIN and no credential is ever logged.
+    env = consumer_env(fake_znet.url, ORDER_MONITOR_TEST_LOG_LEVEL="DEBUG")
     consumers = [Consumer(env, tmp_path, "main", workers=4), Consumer(env, tmp_path, "second", workers=4, periodic=False)]
+    sampler = RedisSampler()
+    sampler.start()
     try:
         orders = dispatch(fake_znet, ORDERS)
         finished = wait_for(lambda: not MonitoredOrder.objects.active().exists(), timeout=120, interval=1)
     finally:
         codes = [consumer.stop() for consumer in consumers]
+        sampler.stopping.set()
+        sampler.join()
     logs = "\n".join(consumer.log() for consumer in consumers)
     assert finished, f"orders still watched: {MonitoredOrder.objects.active().count()}\n{logs[-3000:]}"
     assert codes == [0, 0], logs[-3000:]
@@ -99,3 +132,19 @@ def test_hundreds_of_orders_end_as_the_provider_decided(fake_znet, legacy_orders
     assert states["completed"] > ORDERS * 0.8 and states["failed"] > 5 and states["timed_out"] > 2
     # Every provider call about an order is in our history (nothing unrecorded).
     assert StatusCheck.objects.count() == sum(fake_znet.stats()["calls_per_referans"].values())
+
+    # Secrets: no PIN and no credential in the consumers' DEBUG logs, this process's logs,
+    # the Huey messages that crossed Redis, or our own tables.
+    pins = [plan["pin"] for plan in plans.values() if plan.get("pin")]
+    assert len(pins) > ORDERS * 0.8 and len(sampler.seen) > 0
+    redis_dump = b"\n".join(sampler.seen)
+    our_tables = "\n".join(
+        str(row) for row in StatusCheck.objects.values_list("message", "provider_status")
+    ) + "\n".join(str(row) for row in MonitoredOrder.objects.values_list("last_message", "last_error", "stop_reason"))
+    process_logs = "\n".join(record.getMessage() for record in caplog.records)
+    assert "DEBUG" in logs and "pin_kontrol" in logs  # the logs are really at DEBUG
+    for secret in pins + [fake_znet.sifre]:
+        assert secret not in logs
+        assert secret not in process_logs
+        assert secret.encode() not in redis_dump
+        assert secret not in our_tables
