@@ -1,0 +1,57 @@
+"""What the order_monitor_* commands share: finding an order from the command line, printing times."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from .. import host
+from ..conf import get_order_model
+from ..stats import humanize_seconds
+
+
+def find_order(value: str):
+    """The shop's order with primary key ``value``; CommandError when there is none."""
+    model = get_order_model()
+    try:
+        pk = model._meta.pk.to_python(value)
+    except ValidationError as err:
+        raise CommandError(f"{value!r} is not an order id: {model._meta.label} ids look like {_example(model)}.") from err
+    order = host.base_queryset().filter(pk=pk).first()
+    if order is None:
+        raise CommandError(f"No order with id {value} in {model._meta.label}.")
+    return order
+
+
+def _example(model) -> str:
+    internal = model._meta.pk.get_internal_type()
+    return "123e4567-e89b-12d3-a456-426614174000" if internal == "UUIDField" else "12345"
+
+
+def stamp(value: dt.datetime | None) -> str:
+    """``2026-11-01 12:05:00 UTC`` in the current time zone; ``–`` for none."""
+    if value is None:
+        return "–"
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def relative(value: dt.datetime, now: dt.datetime) -> str:
+    seconds = (value - now).total_seconds()
+    if abs(seconds) < 1:
+        return "now"
+    return f"in {humanize_seconds(seconds)}" if seconds > 0 else f"{humanize_seconds(-seconds)} ago"
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=_default)
+
+
+def _default(value: Any):
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
