@@ -38,6 +38,9 @@ PRODUCTION = {
     "QUICK_ATTEMPTS": 20,
     "DEADLINE": 24 * 3600,
     "SWEEP_INTERVAL": 300,
+    # Undo a compressed benchmark process's scaling for the policies' own options.
+    "ADAPTIVE": {"TIME_SCALE": 1},
+    "FIXED_INTERVAL": 10,
 }
 
 
