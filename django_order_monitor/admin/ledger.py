@@ -78,6 +78,15 @@ class StatusCheckInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        # The history is part of the ledger row: whoever may see the row sees its checks.
+        return request.user.has_perm("order_monitor.view_monitoredorder") or request.user.has_perm(
+            "order_monitor.change_monitoredorder"
+        )
+
 
 @admin.register(MonitoredOrder)
 class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
