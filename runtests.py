@@ -60,6 +60,9 @@ def counts(report: Path) -> tuple[int, int, int]:
 
 def main(argv: list[str]) -> int:
     required = os.environ.get("ORDER_MONITOR_TEST_SERVICES") == "1"
+    # Runs started side by side on one machine must not share a test database or Huey queue.
+    os.environ.setdefault("ORDER_MONITOR_TEST_TEST_DB_NAME", f"test_order_monitor_{os.getpid()}")
+    os.environ.setdefault("ORDER_MONITOR_TEST_HUEY_NAME", f"order-monitor-tests-{os.getpid()}")
     notes = []
     with tempfile.TemporaryDirectory() as tmp:
         reports = [Path(tmp, "sqlite.xml")]
