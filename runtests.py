@@ -77,7 +77,7 @@ def main(argv: list[str]) -> int:
             else:
                 reports.append(Path(tmp, "services.xml"))
                 codes.append(run_pass("all tests: PostgreSQL + Redis", "tests.settings_services", argv, reports[1]))
-        totals = [sum(column) for column in zip(*(counts(r) for r in reports))]
+        totals = [sum(column) for column in zip(*(counts(r) for r in reports), strict=True)]
     # pytest exits 5 when it collected nothing (e.g. a -k that matches no test in one pass).
     failed = any(code not in (0, 5) for code in codes) or all(code == 5 for code in codes)
     print()
