@@ -93,11 +93,13 @@ def test_three_consumers_thousands_of_orders(settings, legacy_orders, tmp_path):
         consumers = [Consumer(env, tmp_path, f"c{n}", workers=4, periodic=(n == 0)) for n in range(3)]
         try:
             orders = []
+            started = time.monotonic()
             for number in range(2000):
                 referans = f"C{number:08d}"
                 server.add_order(referans)
                 orders.append(ProductOrder.objects.create(external_status="sent", provider_referans=referans, sent_at=timezone.now()))
             finished = wait_for(lambda: not MonitoredOrder.objects.active().exists(), timeout=180, interval=1)
+            elapsed = time.monotonic() - started
         finally:
             codes = [consumer.stop() for consumer in consumers]
         logs = "\n".join(c.log() for c in consumers)
@@ -105,6 +107,8 @@ def test_three_consumers_thousands_of_orders(settings, legacy_orders, tmp_path):
         check_outcomes(server, orders)
     processes = {w.rsplit(":", 1)[0] for w in StatusCheck.objects.values_list("worker", flat=True).distinct()}
     assert len(processes) == 3  # the work really was shared
+    checks = StatusCheck.objects.count()
+    print(f"concurrency: 2000 orders, 3 consumers x 4 threads, {checks} checks, all ended after {elapsed:.0f} s")
 
 
 def test_chaos_sigkills_and_a_flushed_redis(settings, legacy_orders, tmp_path):
