@@ -6,7 +6,8 @@ import logging
 
 from . import host
 from .conf import app_settings
-from .monitoring import start_monitoring, why_not_monitorable
+from .exceptions import NotMonitorable
+from .monitoring import start_monitoring
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +22,8 @@ def order_saved(sender, instance, raw=False, **kwargs) -> None:
         return
     if not host.matches(host.read(instance, "external_status"), app_settings.DISPATCHED_STATUSES):
         return  # the common case for a shop: keep it to one attribute read
-    reason = why_not_monitorable(instance)
-    if reason:
-        logger.debug("Order %s saved but not monitored: %s", instance.pk, reason)
-        return
-    start_monitoring(instance)
+    try:
+        start_monitoring(instance)
+    except NotMonitorable as reason:
+        # Not an error for the shop's save(): e.g. dispatched but no reference yet.
+        logger.debug("%s", reason)
