@@ -221,8 +221,14 @@ def delay_histogram(since: dt.datetime) -> list[Bucket]:
 
 
 def _bucket_labels() -> list[str]:
+    """``< 30 s``, ``30 s–1 min``, ``1–2 min`` … ``≥ 3 h``."""
     edges = [humanize_seconds(s) for s in DELAY_BUCKETS]
-    return [f"< {edges[0]}"] + [f"{a} – {b}" for a, b in zip(edges, edges[1:], strict=False)] + [f"≥ {edges[-1]}"]
+    labels = [f"< {edges[0]}"]
+    for low, high in zip(edges, edges[1:], strict=False):
+        low_number, _, low_unit = low.partition(" ")
+        high_number, _, high_unit = high.partition(" ")
+        labels.append(f"{low_number}–{high}" if low_unit == high_unit else f"{low}–{high}")
+    return [*labels, f"≥ {edges[-1]}"]
 
 
 def checks_per_order(since: dt.datetime) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def test_list_shows_monitoring_columns_and_masks_the_pin(operator, completed, wa
                     "Last provider status", "Last error", "PIN"):
         assert f">{heading}<" in page or f">{heading}</a>" in page
     assert '<span class="om-state om-state-watching">watching</span>' in page
-    assert "2026-11-01 12:01:00 (in 1 min)" in page  # the waiting order's first check
+    assert "12:01:00 (in 1 min)" in page  # the waiting order's first check
 
 
 def test_list_of_a_superuser_masks_the_pin_too(admin_client, completed):
@@ -263,7 +263,9 @@ def test_order_list_has_a_monitoring_column_and_a_masked_pin(operator, completed
     assert MASK in page
     assert ">Monitoring<" in page
     assert '<span class="om-state om-state-completed">completed</span>' in page
-    assert '<span class="om-state om-state-watching">watching</span> · 2026-11-01 12:01:00 (in 1 min)' in page
+    assert (
+        '<span class="om-state om-state-watching">watching</span> · <span class="om-when">12:01:00 (in 1 min)'
+    ) in page
 
 
 def test_order_detail_hides_the_pin_field_without_the_permission(operator, pin_viewer, completed):

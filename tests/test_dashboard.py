@@ -76,7 +76,7 @@ def test_dashboard_charts_are_inline_svg_without_outside_resources(figures):
     page = staff_client("view_monitoredorder").get(DASHBOARD).content.decode()
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="om-chart"') == 2
     assert "<title>Orders ended per hour, last 24 hours</title>" in page
-    assert "<title>1 min – 2 min: 1 orders</title>" in page  # the 90 s order in its histogram bucket
+    assert "<title>1–2 min — orders: 1</title>" in page  # the 90 s order in its histogram bucket
     # Nothing is loaded from another host: no CDN, no internet needed.
     assert not re.search(r'(src|href)="(https?:)?//', page)
 

@@ -21,15 +21,12 @@ ENDED_SERIES = (
 )
 
 
-def _nice_ceiling(value: float) -> int:
-    """A round axis maximum at or above ``value`` (1, 2, 5 x 10^n)."""
-    if value <= 0:
-        return 1
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if step * magnitude >= value:
-            return int(step * magnitude)
-    return int(10 * magnitude)  # pragma: no cover - the loop always returns
+def _axis(value: float) -> tuple[int, int]:
+    """(step, top) of a count axis: whole, round steps (1, 2, 5 x 10^n), at most four of them."""
+    rough = max(1.0, value / 4)
+    magnitude = 10 ** math.floor(math.log10(rough))
+    step = next(int(m * magnitude) for m in (1, 2, 5, 10) if m * magnitude >= rough)
+    return step, step * max(1, math.ceil(value / step))
 
 
 def bar_chart(
@@ -45,7 +42,7 @@ def bar_chart(
     left, right, top, bottom = 44, 10, 28, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(values[i] for _name, _colour, values in series) for i in range(len(categories))]
-    ymax = _nice_ceiling(max(totals, default=0))
+    step, ymax = _axis(max(totals, default=0))
     slot = plot_w / max(1, len(categories))
     bar_w = max(2.0, slot * 0.7)
     parts = [
@@ -53,11 +50,10 @@ def bar_chart(
         f'width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
         f"<title>{escape(title)}</title>",
     ]
-    for tick in range(5):
-        value = ymax * tick / 4
-        y = top + plot_h - plot_h * tick / 4
+    for value in range(0, ymax + 1, step):
+        y = top + plot_h - plot_h * value / ymax
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{value:g}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{value}</text>')
     for index, category in enumerate(categories):
         x = left + slot * index + (slot - bar_w) / 2
         base = top + plot_h
@@ -69,7 +65,7 @@ def bar_chart(
             base -= bar_h
             parts.append(
                 f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" fill="{colour}">'
-                f"<title>{escape(category)}: {value} {escape(name)}</title></rect>"
+                f"<title>{escape(category)} — {escape(name)}: {value}</title></rect>"
             )
         if index % label_every == 0:
             parts.append(

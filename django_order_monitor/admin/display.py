@@ -16,7 +16,7 @@ from ..stats import humanize_seconds, overdue_after
 PIN_MASK = "••••••••"
 #: The permission that shows PINs in full (on detail pages only).
 VIEW_PIN_PERMISSION = "order_monitor.view_pin"
-EMPTY = "–"
+EMPTY = "-"  # as the admin shows empty values
 
 
 def mask_pin(pin) -> str:
@@ -35,11 +35,14 @@ def can_view_pin(request) -> bool:
 
 
 def when(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
-    """``2026-11-01 12:05:00 (in 4 min)`` / ``(6 min ago)``, in the current time zone."""
+    """``12:05:00 (in 4 min)``, ``2026-10-31 23:50 (12 h 15 min ago)``, in the current time zone."""
     if value is None:
         return EMPTY
     now = now or timezone.now()
-    stamp = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    local = timezone.localtime(value)
+    # Today's times need no date: the columns stay narrow.
+    same_day = local.date() == timezone.localtime(now).date()
+    stamp = local.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M")
     delta = (value - now).total_seconds()
     if abs(delta) < 1:
         return _("%(time)s (now)") % {"time": stamp}
@@ -57,19 +60,25 @@ def next_check(entry, now: dt.datetime | None = None):
     if entry.next_check_by == entry.Driver.SWEEP:
         text = _("%(when)s by the sweep") % {"when": text}
     if entry.next_check_at < now - overdue_after():
-        return format_html('<span class="om-overdue" title="{}">{}</span>', _("overdue"), text)
-    return text
+        return format_html('<span class="om-when om-overdue" title="{}">{}</span>', _("overdue"), text)
+    return format_html('<span class="om-when">{}</span>', text)
 
 
 def state_badge(entry):
     return format_html('<span class="om-state om-state-{}">{}</span>', entry.state, entry.get_state_display())
 
 
-def order_admin_link(order_model, order_pk, text=None):
-    """A link to the shop's admin page of the order, or plain text when it has none."""
+def order_admin_link(order_model, order_pk):
+    """A link to the shop's admin page of the order (plain text when it has none).
+
+    Long ids (UUIDs) are shortened to their first 8 characters; the full id is
+    the element's title, and the search box finds an order by its full id.
+    """
+    full = str(order_pk)
+    short = f"{full[:8]}…" if len(full) > 12 else full
     opts = order_model._meta
     try:
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[order_pk])
     except NoReverseMatch:
-        return str(text or order_pk)
-    return format_html('<a href="{}">{}</a>', url, text or order_pk)
+        return format_html('<span title="{}">{}</span>', full, short)
+    return format_html('<a href="{}" title="{}">{}</a>', url, full, short)

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
@@ -188,11 +189,12 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
 
     @admin.display(description=_("age"), ordering="dispatched_at")
     def age_column(self, entry):
-        return stats.humanize_seconds((timezone.now() - entry.dispatched_at).total_seconds())
+        age = stats.humanize_seconds((timezone.now() - entry.dispatched_at).total_seconds())
+        return format_html('<span class="om-when">{}</span>', age)
 
     @admin.display(description=_("last error"))
     def last_error_column(self, entry):
-        return Truncator(entry.last_error).chars(60) or display.EMPTY
+        return Truncator(entry.last_error).chars(40) or display.EMPTY
 
     @admin.display(description=_("PIN"))
     def pin_column(self, entry):
