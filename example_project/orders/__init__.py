@@ -1,0 +1,1 @@
+"""The example shop's orders app: the order table, dispatch to znet, refunds."""
