@@ -89,7 +89,7 @@ def test_status_json_carries_the_same_figures(history):
     assert data["by_state"] == {"watching": 2, "completed": 2, "failed": 1, "timed_out": 0, "stopped": 0}
     assert (data["overdue"], data["sweep_driven"], data["stuck"]) == (1, 1, 0)
     assert data["time_to_pin"] == {"n": 2, "p50": 180.0, "p90": 276.0, "p99": 297.6, "sampled": False}
-    assert data["checks_per_order"] == {"orders": 3, "mean": 2.0, "max": 3}
+    assert data["checks_per_order"] == {"orders": 3, "mean": 2.0, "max": 3, "sampled": False}
     assert [(p["window"], p["checks"], p["errors"]) for p in data["providers"]] == [("1h", 5, 1), ("24h", 6, 1)]
     assert [b["count"] for b in data["delay_histogram"]] == [0, 0, 1, 0, 1, 0, 0, 0, 0]
     assert data["ended_by_hour"][-1] == {

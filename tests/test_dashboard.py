@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from django_order_monitor import stats
 from django_order_monitor.models import MonitoredOrder, StatusCheck
@@ -91,14 +93,20 @@ def test_ledger_list_links_to_the_dashboard(admin_client):
     assert f'href="{DASHBOARD}"' in admin_client.get("/admin/order_monitor/monitoredorder/").content.decode()
 
 
-def test_dashboard_query_count_does_not_grow_with_the_ledger(figures, django_assert_max_num_queries, make_order):
+def test_dashboard_query_count_does_not_grow_with_the_ledger(figures):
     client = staff_client("view_monitoredorder")
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(DASHBOARD).status_code == 200
+        return len(captured)
+
+    before = queries()
     for n in range(100, 160):
         entry = ledger(n, state="completed", finished_at=START, dispatched=START - MINUTE)
         StatusCheck.objects.create(monitored_order=entry, checked_at=START, latency_ms=5, result="completed")
-    # Session and user, then the figures: about ten aggregate queries, whatever the number of rows.
-    with django_assert_max_num_queries(16):
-        assert client.get(DASHBOARD).status_code == 200
+    # Session and user, then about ten aggregates (on SQLite, two latency samples per provider).
+    assert queries() == before <= 18
 
 
 def test_snapshot_on_an_empty_ledger(clock):

@@ -31,14 +31,18 @@ class Command(BaseCommand):
         write(line, self.style.WARNING if snap.overdue or snap.stuck else None)
         write("Ended in the last 24 h: " + ", ".join(f"{names[s]} {n}" for s, n in snap.ended_24h.items()))
         ttp = snap.time_to_pin
-        sample = ", newest sample" if ttp.sampled else ""
+        sample = f", newest {stats.SAMPLE_SIZE}" if ttp.sampled else ""
         write(
             f"Time to PIN, last 24 h ({_orders(ttp.n)}{sample}): p50 {stats.humanize_seconds(ttp.p50)}, "
             f"p90 {stats.humanize_seconds(ttp.p90)}, p99 {stats.humanize_seconds(ttp.p99)}"
         )
         per_order = snap.checks_per_order
         mean = f"{per_order['mean']:.1f}" if per_order["mean"] is not None else "–"
-        write(f"Checks per order ended in the last 24 h ({_orders(per_order['orders'])}): mean {mean}, max {per_order['max']}")
+        sample = f", newest {stats.SAMPLE_SIZE}" if per_order["sampled"] else ""
+        write(
+            f"Checks per order ended in the last 24 h ({_orders(per_order['orders'])}{sample}): "
+            f"mean {mean}, max {per_order['max']}"
+        )
         if not snap.providers:
             write("Providers: no checks in the last 24 h")
         for figures in snap.providers:
