@@ -142,6 +142,8 @@ def _reexec(argv: list[str]) -> None:
     command = [str(venv_python()), str(Path(__file__).resolve()), *argv]
     sys.stdout.flush()
     if WINDOWS:  # no exec on Windows: run it as a child and pass its status on
+        # Ctrl-C reaches both of us; the child cleans up, so we must not kill it first.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         sys.exit(subprocess.call(command))
     os.execv(command[0], command)
 
@@ -370,6 +372,15 @@ class Demo:
         self.children.append(child)
         return child
 
+    def check_children(self) -> None:
+        for child in self.children:
+            if not child.alive():
+                self.end_line()
+                raise DemoError(
+                    f"{child.name} exited unexpectedly (code {child.process.returncode}; log: {child.log_path}):\n"
+                    f"{child.tail()}"
+                )
+
     def cleanup(self) -> None:
         """Stop every child (consumer first, so no check runs against a stopped provider)."""
         while self.children:
@@ -400,8 +411,7 @@ class Demo:
             if time.monotonic() - last_draw[0] >= (0.25 if self.tty else 5):
                 last_draw[0] = time.monotonic()
                 self.draw(reporting.progress_counts(), started, dispatched=number)
-            if not consumer.alive():
-                raise DemoError(f"the Huey consumer exited:\n{consumer.tail()}")
+            self.check_children()
 
         outcomes = simulation.place_orders(
             self.args.orders, rng=random.Random(self.seed), spread=self.args.dispatch_seconds, on_each=on_each
@@ -409,8 +419,7 @@ class Demo:
         dispatch_seconds = time.monotonic() - dispatch_started
         hard_limit = time.monotonic() + self.deadline_wall + 30
         while reporting.open_orders():
-            if not consumer.alive():
-                raise DemoError(f"the Huey consumer exited:\n{consumer.tail()}")
+            self.check_children()
             if time.monotonic() > hard_limit:
                 self.end_line()
                 print("Giving up waiting: some orders are still open 30 s past their deadline.")
@@ -422,7 +431,10 @@ class Demo:
         self.draw(reporting.progress_counts(), started, dispatched=self.args.orders)
         self.end_line()
 
-        stats = reporting.fetch_fake_stats(self.fake_url)
+        try:
+            stats = reporting.fetch_fake_stats(self.fake_url)
+        except OSError as err:
+            raise DemoError(f"cannot read the fake provider's stats: {err}") from err
         self.cleanup()
         report = reporting.build_report(stats, time_scale=self.scale)
         self.print_summary(report, outcomes, time.monotonic() - started, dispatch_seconds)
@@ -450,6 +462,11 @@ class Demo:
             print(
                 f"  PostgreSQL database {self.args.pg_database} (dropped and created anew);"
                 f" Redis {os.environ['SHOP_REDIS_URL']}, Huey queue {self.args.huey_name}"
+            )
+        if self.args.deadline_minutes <= 30:
+            print(
+                "  WARNING: the deadline is not longer than the slowest planned orders (30 min): some will time out"
+                " before the provider delivers them, and count as mismatches."
             )
         print(f"  logs: {self.var}")
 

@@ -8,6 +8,7 @@ PIN, the moment it turned terminal at the provider, and the status calls it got.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import urllib.request
 from collections import Counter, defaultdict
@@ -130,7 +131,7 @@ def percentile(values: list[float], pct: float) -> float | None:
     """Nearest-rank percentile of sorted ``values`` (None when empty)."""
     if not values:
         return None
-    rank = max(1, min(len(values), round(pct / 100 * len(values) + 0.5)))
+    rank = max(1, min(len(values), math.ceil(pct / 100 * len(values))))
     return values[rank - 1]
 
 
@@ -247,7 +248,8 @@ def render(report: Report) -> str:
         f" median {statistics.median(calls) if calls else 0:g}, max {max(calls) if calls else 0});"
         f" {faults} answered with an injected fault, retried"
     )
-    lines.append(f"refunds: {report.refunds} (one per rejected order, none on completed ones)")
+    rejected = sum(actual.get(label, 0) for label in (FAILED, TIMED_OUT, REFUSED))
+    lines.append(f"refunds: {report.refunds}, for {rejected} rejected orders")
     return "\n".join(lines)
 
 
