@@ -32,6 +32,7 @@ setup(
             "pytest-django>=4.9",
             "psycopg[binary]>=3.1",
             "time-machine>=2.13",
+            "playwright>=1.40",
         ],
     },
     entry_points={
