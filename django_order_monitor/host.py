@@ -8,6 +8,7 @@ camelCase columns); a full ``save()`` of the shop's row never happens.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,13 +24,16 @@ def resolve_fields(model: type[Model] | None = None) -> dict[str, str]:
 
     A role whose *default* attribute is missing is simply absent; a role the
     user mapped explicitly to a missing attribute is reported by check E004.
+    (Do not mutate the returned dict: it is shared.)
     """
     model = model or get_order_model()
-    resolved = {}
-    for role, attname in app_settings.fields.items():
-        if attname and _has_field(model, attname):
-            resolved[role] = attname
-    return resolved
+    return _resolve(model, tuple(app_settings.fields.items()))
+
+
+@functools.lru_cache(maxsize=32)
+def _resolve(model: type[Model], mapping: tuple[tuple[str, str | None], ...]) -> dict[str, str]:
+    # Keyed by the mapping itself, so a settings change (tests) is never served stale.
+    return {role: attname for role, attname in mapping if attname and _has_field(model, attname)}
 
 
 def _has_field(model: type[Model], attname: str) -> bool:

@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.db.models import F, Model
 from django.utils import timezone
 
@@ -58,20 +57,21 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
     dispatched_at = host.aware(host.read(order, "dispatched_at")) or now
     provider_name = provider or resolve_provider_name(order)
     first = policy.get_policy().first_check(dispatched_at, now, provider_name)
-    try:
-        with transaction.atomic():
-            entry = MonitoredOrder.objects.create(
-                order_id=order.pk,
-                provider=provider_name,
-                referans=str(host.read(order, "reference")).strip(),
-                dispatched_at=dispatched_at,
-                deadline_at=policy.deadline(dispatched_at),
-                next_check_at=first,
-                next_check_by=MonitoredOrder.Driver.TASK,
-            )
-    except IntegrityError:
-        # Another process started it between our SELECT and INSERT: theirs stands.
-        return MonitoredOrder.objects.get(order_id=order.pk)
+    candidate = MonitoredOrder(
+        order_id=order.pk,
+        provider=provider_name,
+        referans=str(host.read(order, "reference")).strip(),
+        dispatched_at=dispatched_at,
+        deadline_at=policy.deadline(dispatched_at),
+        next_check_at=first,
+        next_check_by=MonitoredOrder.Driver.TASK,
+    )
+    # INSERT ... ON CONFLICT DO NOTHING: no savepoint, and a concurrent or repeated
+    # start simply keeps the row that is already there.
+    MonitoredOrder.objects.bulk_create([candidate], ignore_conflicts=True)
+    entry = MonitoredOrder.objects.get(order_id=order.pk)
+    if entry.created_at != candidate.created_at:
+        return entry  # another process started it between our SELECT and INSERT: theirs stands
     scheduling.enqueue_check_on_commit(entry.pk, first)
     logger.info(
         "Monitoring order %s (provider=%s referans=%s), first check at %s",
