@@ -38,8 +38,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.conf import settings as django_settings
-
 from .conf import app_settings
 from .policy import NextCheck, Policy, clamp, jittered
 
@@ -164,7 +162,7 @@ class AdaptivePolicy(Policy):
     cache: dict[tuple, tuple[float, CompletionModel]] = _cache
 
     def option(self, name: str) -> float:
-        configured = getattr(django_settings, "ORDER_MONITOR_ADAPTIVE", None) or {}
+        configured = app_settings.ADAPTIVE or {}
         value = self.overrides.get(name, configured.get(name, DEFAULT_OPTIONS[name]))
         return float(value)
 

@@ -18,9 +18,9 @@ from collections import defaultdict
 
 from django.utils import timezone
 
-from . import host, leases, policy, scheduling, transitions
+from . import breaker, checking, etiquette, host, leases, policy
 from .adapters.base import Outcome, StatusResult
-from .checking import _WORKER_PREFIX, CheckReport, _ended_elsewhere, _past_final_grace
+from .checking import _WORKER_PREFIX, CheckReport, apply_answer, defer, paused_retry_at, stop_reason
 from .exceptions import ProviderError, UnknownProviderError
 from .models import MonitoredOrder, StatusCheck
 from .monitoring import stop_monitoring
@@ -28,7 +28,40 @@ from .providers import get_provider
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["check_batch"]
+__all__ = ["check_batch", "check_with_peers"]
+
+#: Orders per batch call when the adapter does not say.
+DEFAULT_BATCH_SIZE = 50
+
+
+def batch_size(provider: str) -> int:
+    """How many orders one call may ask about; 1 for providers without a batch endpoint."""
+    try:
+        adapter = get_provider(provider)
+    except UnknownProviderError:
+        return 1
+    return int(getattr(adapter, "batch_size", DEFAULT_BATCH_SIZE)) if adapter.supports_batch else 1
+
+
+def check_with_peers(monitored_order_id: int, *, source: str = "poll") -> CheckReport:
+    """The chained task's check: alone, or, for a batch provider, with its other due orders.
+
+    The peers' own tasks later find them not due and do nothing, so grouping
+    never doubles a check.
+    """
+    provider = MonitoredOrder.objects.filter(pk=monitored_order_id).values_list("provider", flat=True).first()
+    size = batch_size(provider) if provider else 1
+    if size <= 1:
+        return checking.check_order(monitored_order_id, source=source)
+    now = timezone.now()
+    peers = (
+        MonitoredOrder.objects.active()
+        .filter(leases.free(now), provider=provider, next_check_at__lte=now + leases.EARLY_TOLERANCE)
+        .exclude(pk=monitored_order_id)
+        .order_by("next_check_at")
+        .values_list("pk", flat=True)[: size - 1]
+    )
+    return check_batch([monitored_order_id, *peers], source=source)[0]
 
 
 def check_batch(monitored_order_ids, *, source: str = "poll", force: bool = False) -> list[CheckReport]:
@@ -47,8 +80,7 @@ def check_batch(monitored_order_ids, *, source: str = "poll", force: bool = Fals
         orders = host.base_queryset().in_bulk([entry.order_id for entry in entries.values()])
         groups: dict[str, list[MonitoredOrder]] = defaultdict(list)
         for pk, entry in entries.items():
-            order = orders.get(entry.order_id)
-            reason = "the order no longer exists" if order is None else ("the order ended outside the monitor" if _ended_elsewhere(order) else "")
+            reason = stop_reason(orders.get(entry.order_id))
             if reason:
                 stop_monitoring(entry, reason)
                 pending.pop(pk)
@@ -57,14 +89,23 @@ def check_batch(monitored_order_ids, *, source: str = "poll", force: bool = Fals
             groups[entry.provider].append(entry)
         next_policy = policy.get_policy()
         for provider, group in groups.items():
-            answers, error = _ask(provider, group, source)
+            paused = breaker.paused_until(provider, now)
+            try:
+                if paused is not None:
+                    raise etiquette.RateLimited(f"provider {provider} paused until {paused.isoformat()}")
+                answers, error = _ask(provider, group, source)
+            except etiquette.RateLimited as err:
+                at = paused_retry_at(paused) if paused is not None else now + dt.timedelta(seconds=5)
+                for entry in group:
+                    reports[entry.pk] = defer(entry, pending.pop(entry.pk), at, str(err))
+                continue
             for entry in group:
                 result, why = answers.get(entry.referans), error
                 if result is None and not why:
                     why = "query error: no answer for the order"
                 elif result is not None and result.outcome is Outcome.QUERY_ERROR:
                     why = f"query error: {result.message or result.provider_status or 'no detail'}"
-                reports[entry.pk] = _apply(entry, pending.pop(entry.pk), now, result, why, source, next_policy)
+                reports[entry.pk] = apply_answer(entry, pending.pop(entry.pk), now, result, why, source, next_policy)
     except Exception:
         for pk, token in pending.items():
             leases.release(pk, token, last_error="internal error; see the consumer's log")
@@ -74,17 +115,21 @@ def check_batch(monitored_order_ids, *, source: str = "poll", force: bool = Fals
 
 def _ask(provider: str, group: list[MonitoredOrder], source: str) -> tuple[dict[str, StatusResult], str]:
     """One batch call for ``group``; records one StatusCheck per order. Returns (answers, error)."""
-    started = timezone.now()
-    clock = time.perf_counter()
     answers: dict[str, StatusResult] = {}
     error = ""
-    try:
-        answers = dict(get_provider(provider).fetch_statuses([entry.referans for entry in group]))
-    except UnknownProviderError as err:
-        error = str(err)
-    except ProviderError as err:
-        error = f"{type(err).__name__}: {err}"  # built without credentials or PINs
-    latency = int((time.perf_counter() - clock) * 1000)
+    with etiquette.call_slot(provider):  # one batch call is one call for the provider's etiquette
+        started = timezone.now()
+        clock = time.perf_counter()
+        try:
+            answers = dict(get_provider(provider).fetch_statuses([entry.referans for entry in group]))
+        except UnknownProviderError as err:
+            error = str(err)
+        except ProviderError as err:
+            error = f"{type(err).__name__}: {err}"  # built without credentials or PINs
+            breaker.record_failure(provider, error)
+        else:
+            breaker.record_success(provider)
+        latency = int((time.perf_counter() - clock) * 1000)
     worker = f"{_WORKER_PREFIX}:{threading.get_ident()}"[:100]
     checks = []
     for entry in group:
@@ -104,49 +149,3 @@ def _ask(provider: str, group: list[MonitoredOrder], source: str) -> tuple[dict[
         )
     StatusCheck.objects.bulk_create(checks)
     return answers, error
-
-
-def _apply(entry: MonitoredOrder, token: str, now: dt.datetime, result: StatusResult | None, error: str, source: str, next_policy) -> CheckReport:
-    """checking._check_claimed from the answer on: finish, sync or record the error, plan the next check."""
-    if result is not None and result.outcome.is_terminal:
-        transitions.finish(entry, result.outcome.value, result=result, source=source)
-        return _report(entry, result, "", entry_state=result.outcome.value)
-    final = now >= entry.deadline_at
-    answered = result is not None and result.outcome is Outcome.PROCESSING
-    if final and (answered or _past_final_grace(entry, now)):
-        transitions.finish(entry, "timed_out", result=None, source="deadline", message="no final answer by the deadline")
-        return _report(entry, result, error, entry_state=MonitoredOrder.objects.filter(pk=entry.pk).values_list("state", flat=True).first() or "")
-    if answered:
-        transitions.apply_processing(entry, result, source=source, now=now)
-        attempts = entry.attempts + 1
-        nxt = next_policy.after_answer(attempts, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider)
-        changes = {"attempts": attempts, "error_streak": 0, "last_error": ""}
-    else:
-        streak = entry.error_streak + 1
-        nxt = next_policy.after_error(streak, entry.attempts, entry.deadline_at, now)
-        changes = {"error_streak": streak, "errors": entry.errors + 1, "last_error": error[:500]}
-        logger.warning(
-            "Status query failed for order %s (provider=%s referans=%s, %s in a row): %s",
-            entry.order_id, entry.provider, entry.referans, streak, error,
-        )
-    if result is not None:
-        changes.update(last_provider_status=result.provider_status[:50], last_message=result.message[:500])
-    leases.release(
-        entry.pk, token, next_check_at=nxt.at, next_check_by=nxt.by, last_checked_at=now,
-        last_outcome=result.outcome.value if result is not None else StatusCheck.Result.TRANSPORT_ERROR, **changes,
-    )
-    if nxt.by == MonitoredOrder.Driver.TASK:
-        scheduling.enqueue_check(entry.pk, nxt.at)
-    report = _report(entry, result, error, entry_state=MonitoredOrder.State.WATCHING)
-    return CheckReport(**{**report.__dict__, "next_check_at": nxt.at, "next_check_by": nxt.by})
-
-
-def _report(entry: MonitoredOrder, result: StatusResult | None, error: str, *, entry_state: str) -> CheckReport:
-    return CheckReport(
-        monitored_order_id=entry.pk,
-        ran=True,
-        result=result.outcome.value if result is not None else ("transport_error" if error else ""),
-        provider_status=result.provider_status if result is not None else "",
-        message=result.message if result is not None else error,
-        state=entry_state,
-    )

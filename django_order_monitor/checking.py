@@ -68,45 +68,68 @@ def check_order(monitored_order_id: int, *, force: bool = False, source: str = "
 
 def _check_claimed(entry: MonitoredOrder, token: str, now: dt.datetime, source: str) -> CheckReport:
     order = host.base_queryset().filter(pk=entry.order_id).first()
-    if order is None:
-        stop_monitoring(entry, "the order no longer exists")
-        return _report(entry, ran=False, skipped_reason="order deleted")
-    if _ended_elsewhere(order):
-        stop_monitoring(entry, "the order ended outside the monitor")
-        return _report(entry, ran=False, skipped_reason="order ended outside the monitor")
+    reason = stop_reason(order)
+    if reason:
+        stop_monitoring(entry, reason)
+        return CheckReport(entry.pk, ran=False, skipped_reason=reason, state=MonitoredOrder.State.STOPPED)
 
     paused = breaker.paused_until(entry.provider, now)
     if paused is not None:
-        # Spread the deferred checks over the next cool-down so they do not all
-        # hit the provider the moment it comes back.
-        spread = dt.timedelta(seconds=random.uniform(0, float(app_settings.BREAKER_COOLDOWN)))
-        return _defer(entry, token, paused + spread, f"provider {entry.provider} paused until {paused.isoformat()}")
+        return defer(entry, token, paused_retry_at(paused), f"provider {entry.provider} paused until {paused.isoformat()}")
     try:
         result, error = _ask_provider(entry, source)
     except etiquette.RateLimited as err:
-        return _defer(entry, token, now + dt.timedelta(seconds=random.uniform(1, 5)), str(err))
+        return defer(entry, token, now + dt.timedelta(seconds=random.uniform(1, 5)), str(err))
+    return apply_answer(entry, token, now, result, error, source)
 
-    final = now >= entry.deadline_at
 
+def stop_reason(order) -> str:
+    """Why a claimed order must no longer be followed ("" when it must be)."""
+    if order is None:
+        return "the order no longer exists"
+    if _ended_elsewhere(order):
+        return "the order ended outside the monitor"
+    return ""
+
+
+def paused_retry_at(paused_until: dt.datetime) -> dt.datetime:
+    # Spread the deferred checks over the next cool-down so they do not all hit
+    # the provider the moment it comes back.
+    return paused_until + dt.timedelta(seconds=random.uniform(0, float(app_settings.BREAKER_COOLDOWN)))
+
+
+def apply_answer(
+    entry: MonitoredOrder,
+    token: str,
+    now: dt.datetime,
+    result: StatusResult | None,
+    error: str,
+    source: str,
+    next_policy: policy.Policy | None = None,
+) -> CheckReport:
+    """After the provider was asked: finish, sync or record the failure, plan the next check.
+
+    Shared by single checks and batch checks; ``result`` is None after a
+    transport failure (``error`` says which). Releases the lease.
+    """
+    next_policy = next_policy or policy.get_policy()
     if result is not None and result.outcome.is_terminal:
         transitions.finish(entry, result.outcome.value, result=result, source=source)
         return _report(entry, result=result)
 
     answered = result is not None and result.outcome is Outcome.PROCESSING
-    if final and (answered or _past_final_grace(entry, now)):
+    if now >= entry.deadline_at and (answered or _past_final_grace(entry, now)):
         transitions.finish(entry, "timed_out", result=None, source="deadline", message="no final answer by the deadline")
         return _report(entry, result=result, error=error)
 
     if answered:
         transitions.apply_processing(entry, result, source=source, now=now)
         attempts = entry.attempts + 1
-        nxt = policy.get_policy().after_answer(
-            attempts, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider
-        )
+        nxt = next_policy.after_answer(attempts, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider)
         changes = {"attempts": attempts, "error_streak": 0, "last_error": ""}
     else:
         streak = entry.error_streak + 1
-        nxt = policy.get_policy().after_error(streak, entry.attempts, entry.deadline_at, now)
+        nxt = next_policy.after_error(streak, entry.attempts, entry.deadline_at, now)
         changes = {"error_streak": streak, "errors": entry.errors + 1, "last_error": error[:500]}
         logger.warning(
             "Status query failed for order %s (provider=%s referans=%s, %s in a row): %s",
@@ -129,16 +152,33 @@ def _check_claimed(entry: MonitoredOrder, token: str, now: dt.datetime, source: 
     )
     if nxt.by == MonitoredOrder.Driver.TASK:
         scheduling.enqueue_check(entry.pk, nxt.at)
-    return _report(entry, result=result, error=error)
+    # Built from what we just wrote: no re-read of the row on the hot path.
+    return CheckReport(
+        monitored_order_id=entry.pk,
+        ran=True,
+        result=result.outcome.value if result is not None else "transport_error",
+        provider_status=result.provider_status if result is not None else "",
+        message=result.message if result is not None else error,
+        state=MonitoredOrder.State.WATCHING,
+        next_check_at=nxt.at,
+        next_check_by=nxt.by,
+    )
 
 
-def _defer(entry: MonitoredOrder, token: str, at: dt.datetime, reason: str) -> CheckReport:
+def defer(entry: MonitoredOrder, token: str, at: dt.datetime, reason: str) -> CheckReport:
     """Put the check off without asking the provider and without using an attempt."""
     leases.release(entry.pk, token, next_check_at=at)
     if entry.next_check_by == MonitoredOrder.Driver.TASK:
         scheduling.enqueue_check(entry.pk, at)
     logger.info("Check of order %s deferred to %s: %s", entry.order_id, at.isoformat(), reason)
-    return _report(entry, ran=False, skipped_reason=f"deferred: {reason}")
+    return CheckReport(
+        entry.pk,
+        ran=False,
+        skipped_reason=f"deferred: {reason}",
+        state=MonitoredOrder.State.WATCHING,
+        next_check_at=at,
+        next_check_by=entry.next_check_by,
+    )
 
 
 def _ask_provider(entry: MonitoredOrder, source: str) -> tuple[StatusResult | None, str]:
@@ -209,12 +249,12 @@ def _why_skipped(monitored_order_id: int, now: dt.datetime) -> str:
     return f"not due until {entry.next_check_at.isoformat() if entry.next_check_at else 'never'}"
 
 
-def _report(entry: MonitoredOrder, *, ran: bool = True, skipped_reason: str = "", result=None, error="") -> CheckReport:
+def _report(entry: MonitoredOrder, *, result: StatusResult | None, error: str = "") -> CheckReport:
+    """Report of a check that ended the order (re-reads the row the transition wrote)."""
     entry.refresh_from_db()
     return CheckReport(
         monitored_order_id=entry.pk,
-        ran=ran,
-        skipped_reason=skipped_reason,
+        ran=True,
         result=(result.outcome.value if result is not None else ("transport_error" if error else "")),
         provider_status=result.provider_status if result is not None else "",
         message=(result.message if result is not None else error),

@@ -195,6 +195,13 @@ def check_callables(app_configs=None, **kwargs) -> list:
         policy_class = None
     from .policy import Policy
 
+    adaptive = app_settings.ADAPTIVE
+    from .adaptive import DEFAULT_OPTIONS
+
+    if not isinstance(adaptive, dict) or set(adaptive) - set(DEFAULT_OPTIONS):
+        errors.append(
+            _error(11, f"{PREFIX}ADAPTIVE must be a dict with keys from {sorted(DEFAULT_OPTIONS)}.", "See django_order_monitor.adaptive.")
+        )
     if not (isinstance(policy_class, type) and issubclass(policy_class, Policy)):
         errors.append(
             _error(11, f"{PREFIX}POLICY {policy_path!r} is not an importable Policy subclass.", "Default: 'django_order_monitor.policy.Policy'.")

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from . import host, leases, scheduling
+from . import batching, host, leases, scheduling
 from .conf import app_settings
 from .exceptions import NotMonitorable
 from .models import MonitoredOrder
@@ -94,10 +94,17 @@ def run_sweep(*, limit: int | None = None, dry_run: bool = False, now: dt.dateti
             # Two sweeps at once (a second consumer without -n) split the work.
             due = due.select_for_update(skip_locked=True, of=("self",))
         entries = list(due[:limit])
-        for position, entry in enumerate(entries):
+        position = 0
+        for entry in entries:
             # Checks are spread out (provider etiquette) and marked task-driven,
             # so the next sweep re-enqueues them only if this task is lost too.
-            entry.next_check_at = now + spacing * position
+            # A batch provider's orders stay due together: its first task asks
+            # about all of them in one call.
+            if batching.batch_size(entry.provider) > 1:
+                entry.next_check_at = now
+            else:
+                entry.next_check_at = now + spacing * position
+                position += 1
             entry.next_check_by = MonitoredOrder.Driver.TASK
         if not dry_run and entries:
             MonitoredOrder.objects.bulk_update(entries, ["next_check_at", "next_check_by"])

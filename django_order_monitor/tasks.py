@@ -10,7 +10,7 @@ import logging
 
 from huey.contrib.djhuey import db_periodic_task, db_task, on_shutdown
 
-from . import callbacks, checking, providers, sweep
+from . import batching, callbacks, checking, providers, sweep
 from .conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ def check_order(monitored_order_id: int) -> None:
     """Check one followed order if it is due; a late or duplicate task is a no-op."""
     if not app_settings.ENABLED:
         return
-    report = checking.check_order(monitored_order_id)
+    report = batching.check_with_peers(monitored_order_id)
     if not report.ran:
         logger.debug("Check of monitored order %s skipped: %s", monitored_order_id, report.skipped_reason)
 

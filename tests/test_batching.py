@@ -74,3 +74,25 @@ def test_orders_not_due_or_leased_are_skipped(fake, make_order):
     assert batching.check_batch([entry.pk])[0].ran is False
     assert fake.http_calls == 0
     assert batching.check_batch([entry.pk], force=True)[0].ran is True
+
+
+def test_the_chained_task_takes_its_due_peers_along(fake, make_order, queue):
+    """A batch provider's chained check asks about every due order of that provider at once."""
+    from django_order_monitor.sweep import run_sweep
+    from django_order_monitor.tasks import check_order
+
+    entries = [follow(make_order, fake, "completed", delay=0, pin=f"PIN-{n}")[1] for n in range(5)]
+    queue.flush()
+    check_order.call_local(entries[0].pk)
+    assert fake.http_calls == 1
+    assert set(MonitoredOrder.objects.values_list("state", flat=True)) == {"completed"}
+
+    # The sweep keeps a batch provider's due orders due together, so one task takes them all.
+    more = [follow(make_order, fake, "never")[1] for _ in range(4)]
+    MonitoredOrder.objects.filter(pk__in=[e.pk for e in more]).update(next_check_by="sweep")
+    queue.flush()
+    report = run_sweep()
+    assert sorted(report.enqueued) == sorted(e.pk for e in more)
+    queue.run_pending()
+    assert fake.http_calls == 2
+    assert StatusCheck.objects.filter(monitored_order__in=more).count() == 4

@@ -47,6 +47,7 @@ def test_the_test_configuration_is_clean():
         ("ORDER_MONITOR_TERMINAL_CALLBACK", "shop.refunds.nowhere", "order_monitor.E011"),
         ("ORDER_MONITOR_PROVIDER_RESOLVER", "django.conf.settings", "order_monitor.E011"),
         ("ORDER_MONITOR_POLICY", "django_order_monitor.policy.backoff", "order_monitor.E011"),
+        ("ORDER_MONITOR_ADAPTIVE", {"QUANTILES": 0.2}, "order_monitor.E011"),
     ],
 )
 def test_each_wrong_setting_gets_a_check(settings, name, value, expected):

@@ -21,7 +21,6 @@ class InMemoryProvider(BaseProvider):
     """Answers ``fetch_status`` from :func:`set_answer`; unknown references are processing."""
 
     name = "memory"
-    supports_batch = True
 
     def fetch_status(self, referans: str) -> StatusResult:
         with _lock:
@@ -30,9 +29,6 @@ class InMemoryProvider(BaseProvider):
         if isinstance(answer, ProviderError):
             raise answer
         return answer
-
-    def fetch_statuses(self, referanslar):
-        return {ref: self.fetch_status(ref) for ref in referanslar}
 
 
 def set_answer(referans: str, answer: StatusResult | ProviderError) -> None:
