@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,18 +23,53 @@ from .models import ProviderHealth
 logger = logging.getLogger(__name__)
 
 
+#: How long a consumer trusts its last read of a provider's health. Another
+#: consumer's pause reaches this one at most this late; a consumer's own
+#: failures and successes are seen at once.
+SNAPSHOT_SECONDS = 1.0
+
+_snapshots: dict[str, tuple[float, dt.datetime | None, int]] = {}
+_snapshots_lock = threading.Lock()
+
+
+def _snapshot(provider: str) -> tuple[dt.datetime | None, int]:
+    """(paused_until, consecutive_failures), read at most once a second per process."""
+    with _snapshots_lock:
+        cached = _snapshots.get(provider)
+    if cached is not None and time.monotonic() - cached[0] < SNAPSHOT_SECONDS:
+        return cached[1], cached[2]
+    row = ProviderHealth.objects.filter(provider=provider).values_list("paused_until", "consecutive_failures").first()
+    until, failures = row if row is not None else (None, 0)
+    with _snapshots_lock:
+        _snapshots[provider] = (time.monotonic(), until, failures)
+    return until, failures
+
+
+def _forget(provider: str) -> None:
+    with _snapshots_lock:
+        _snapshots.pop(provider, None)
+
+
+def forget_all() -> None:
+    """Drop every cached snapshot (tests; after editing ProviderHealth rows by hand)."""
+    with _snapshots_lock:
+        _snapshots.clear()
+
+
 def paused_until(provider: str, now: dt.datetime | None = None) -> dt.datetime | None:
     """When the provider's pause ends, or None if it may be called now."""
-    now = now or timezone.now()
-    until = ProviderHealth.objects.filter(provider=provider, paused_until__gt=now).values_list("paused_until", flat=True).first()
-    return until
+    until, _ = _snapshot(provider)
+    return until if until is not None and until > (now or timezone.now()) else None
 
 
 def record_success(provider: str, now: dt.datetime | None = None) -> None:
-    # Filtered on failures > 0: the common healthy case writes nothing.
+    # The common healthy case neither writes nor reads (the snapshot says 0 failures).
+    if _snapshot(provider)[1] == 0:
+        return
     ProviderHealth.objects.filter(provider=provider, consecutive_failures__gt=0).update(
         consecutive_failures=0, last_success_at=now or timezone.now(), pause_reason=""
     )
+    _forget(provider)
 
 
 def record_failure(provider: str, error: str, now: dt.datetime | None = None) -> bool:
@@ -50,6 +87,7 @@ def record_failure(provider: str, error: str, now: dt.datetime | None = None) ->
             health.pause_reason = f"{health.consecutive_failures} transport failures in a row"
             health.times_paused += 1
         health.save()
+    _forget(provider)
     if opened:
         logger.error(
             "Provider %s paused until %s after %d transport failures in a row (last: %s)",
@@ -65,7 +103,9 @@ def pause(provider: str, seconds: float, reason: str) -> None:
     """Pause a provider by hand (operators), e.g. during an announced maintenance."""
     until = timezone.now() + dt.timedelta(seconds=seconds)
     ProviderHealth.objects.update_or_create(provider=provider, defaults={"paused_until": until, "pause_reason": reason[:255]})
+    _forget(provider)
 
 
 def resume(provider: str) -> None:
     ProviderHealth.objects.filter(provider=provider).update(paused_until=None, pause_reason="", consecutive_failures=0)
+    _forget(provider)

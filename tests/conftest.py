@@ -4,6 +4,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from django_order_monitor import breaker
 from django_order_monitor.adapters import memory
 from django_order_monitor.testing import QueueRunner
 
@@ -13,8 +14,10 @@ START = dt.datetime(2026, 11, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 @pytest.fixture(autouse=True)
 def _reset_memory_provider():
     memory.reset()
+    breaker.forget_all()
     yield
     memory.reset()
+    breaker.forget_all()
 
 
 @pytest.fixture
