@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import F, Model
 from django.utils import timezone
 
@@ -47,11 +48,11 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
     """
     if not isinstance(order, Model):
         order = host.base_queryset().get(pk=order)
-    existing = MonitoredOrder.objects.filter(order_id=order.pk).first()
-    if existing is not None:
-        return existing
     reason = why_not_monitorable(order)
     if reason and not (provider and reason.startswith("no provider")):
+        existing = MonitoredOrder.objects.filter(order_id=order.pk).first()
+        if existing is not None:
+            return existing
         raise NotMonitorable(f"Order {order.pk} cannot be monitored: {reason}.")
     now = timezone.now()
     dispatched_at = host.aware(host.read(order, "dispatched_at")) or now
@@ -66,12 +67,11 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
         next_check_at=first,
         next_check_by=MonitoredOrder.Driver.TASK,
     )
-    # INSERT ... ON CONFLICT DO NOTHING: no savepoint, and a concurrent or repeated
-    # start simply keeps the row that is already there.
-    MonitoredOrder.objects.bulk_create([candidate], ignore_conflicts=True)
-    entry = MonitoredOrder.objects.get(order_id=order.pk)
-    if entry.created_at != candidate.created_at:
-        return entry  # another process started it between our SELECT and INSERT: theirs stands
+    # One atomic INSERT ... ON CONFLICT DO NOTHING: a repeated or concurrent start
+    # keeps the row that is already there, and never a second chain.
+    if not _insert_if_absent(candidate):
+        return MonitoredOrder.objects.get(order_id=order.pk)
+    entry = candidate
     scheduling.enqueue_check_on_commit(entry.pk, first)
     logger.info(
         "Monitoring order %s (provider=%s referans=%s), first check at %s",
@@ -81,6 +81,42 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
         first.isoformat(),
     )
     return entry
+
+
+def _insert_if_absent(entry: MonitoredOrder) -> bool:
+    """Insert ``entry`` unless its order is already followed; True (and ``entry.pk`` set) if inserted.
+
+    The hook's hot path: one statement (``INSERT ... ON CONFLICT DO NOTHING
+    RETURNING id``) on PostgreSQL and SQLite; the ORM otherwise.
+    """
+    connection = connections[router.db_for_write(MonitoredOrder)]
+    returning = connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+    )
+    if not returning:
+        MonitoredOrder.objects.bulk_create([entry], ignore_conflicts=True)
+        stored = MonitoredOrder.objects.filter(order_id=entry.order_id).values_list("pk", "created_at").first()
+        entry.pk = stored[0]
+        return stored[1] == entry.created_at
+    fields = [f for f in MonitoredOrder._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(entry, add=True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {table} ({columns}) VALUES ({params}) ON CONFLICT ({order}) DO NOTHING RETURNING {pk}".format(
+        table=quote(MonitoredOrder._meta.db_table),
+        columns=", ".join(quote(f.column) for f in fields),
+        params=", ".join(["%s"] * len(fields)),
+        order=quote(MonitoredOrder._meta.get_field("order").column),
+        pk=quote(MonitoredOrder._meta.pk.column),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    entry.pk = row[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return True
 
 
 def restart_monitoring(entry: MonitoredOrder, *, now: dt.datetime | None = None) -> MonitoredOrder:

@@ -103,3 +103,16 @@ def test_provider_chosen_by_the_orders_provider_field(clock, queue, make_order, 
     }
     order = make_order(provider_id="znet-2")
     assert MonitoredOrder.objects.get(order=order).provider == "znet-2"
+
+
+def test_old_sqlite_without_returning_takes_the_orm_path(clock, queue, make_order, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the fallback is chosen by the SQLite version")
+    monkeypatch.setattr(connection.Database, "sqlite_version_info", (3, 31, 0))
+    order = make_order()
+    entry = MonitoredOrder.objects.get(order=order)
+    assert queue.huey.pending()[0].args == (entry.pk,)
+    order.save()
+    assert MonitoredOrder.objects.count() == 1 and queue.huey.pending_count() == 1
