@@ -94,6 +94,9 @@ def _insert_if_absent(entry: MonitoredOrder) -> bool:
         connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
     )
     if not returning:
+        if MonitoredOrder.objects.filter(order_id=entry.order_id).exists():
+            return False
+        # A concurrent start between the SELECT and the INSERT is told apart by created_at.
         MonitoredOrder.objects.bulk_create([entry], ignore_conflicts=True)
         stored = MonitoredOrder.objects.filter(order_id=entry.order_id).values_list("pk", "created_at").first()
         entry.pk = stored[0]
