@@ -97,15 +97,3 @@ def record_failure(provider: str, error: str, now: dt.datetime | None = None) ->
             error,
         )
     return opened
-
-
-def pause(provider: str, seconds: float, reason: str) -> None:
-    """Pause a provider by hand (operators), e.g. during an announced maintenance."""
-    until = timezone.now() + dt.timedelta(seconds=seconds)
-    ProviderHealth.objects.update_or_create(provider=provider, defaults={"paused_until": until, "pause_reason": reason[:255]})
-    _forget(provider)
-
-
-def resume(provider: str) -> None:
-    ProviderHealth.objects.filter(provider=provider).update(paused_until=None, pause_reason="", consecutive_failures=0)
-    _forget(provider)

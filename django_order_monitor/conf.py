@@ -105,8 +105,6 @@ class AppSettings:
         merged.update(self.FIELDS or {})
         return merged
 
-    def is_explicit(self, name: str) -> bool:
-        return hasattr(django_settings, PREFIX + name)
 
 
 app_settings = AppSettings()

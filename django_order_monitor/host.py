@@ -16,7 +16,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from .conf import REQUIRED_ROLES, app_settings, get_order_model
+from .conf import app_settings, get_order_model
 
 
 def resolve_fields(model: type[Model] | None = None) -> dict[str, str]:
@@ -42,11 +42,6 @@ def _has_field(model: type[Model], attname: str) -> bool:
     except FieldDoesNotExist:
         return False
     return True
-
-
-def missing_required_roles(model: type[Model]) -> list[str]:
-    fields = resolve_fields(model)
-    return [role for role in REQUIRED_ROLES if role not in fields]
 
 
 def base_queryset():

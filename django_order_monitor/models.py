@@ -34,9 +34,6 @@ class MonitoredOrderQuerySet(models.QuerySet):
     def active(self):
         return self.filter(state__in=MonitoredOrder.ACTIVE_STATES)
 
-    def due(self, now=None):
-        return self.active().filter(next_check_at__lte=now or timezone.now())
-
 
 class MonitoredOrder(models.Model):
     """The monitoring state of one order of the shop."""

@@ -64,10 +64,7 @@ class SteeringActions:
             )
         entries, unfollowed = self.monitored_entries(queryset)
         reason = self._reason(request, _("stopped by %(user)s in the admin"))
-        tally = steering.stop(entries, reason)
-        for order in unfollowed:
-            tally.skip(_("not being followed"), order.pk)
-        steering.report(self, request, "stop", tally)
+        self._report_skipping_unfollowed(request, "stop", steering.stop(entries, reason), unfollowed)
 
     @admin.action(description=gettext_lazy("Mark failed (runs the shop's failure path)"), permissions=["change"])
     def monitor_mark_failed(self, request, queryset):
@@ -86,18 +83,18 @@ class SteeringActions:
             )
         entries, unfollowed = self.monitored_entries(queryset)
         message = self._reason(request, _("marked failed by %(user)s in the admin"))
-        tally = steering.mark_failed(entries, message)
-        for order in unfollowed:
-            tally.skip(_("not being followed"), order.pk)
-        steering.report(self, request, "mark_failed", tally)
+        self._report_skipping_unfollowed(request, "mark_failed", steering.mark_failed(entries, message), unfollowed)
 
     @admin.action(description=gettext_lazy("Extend the deadline by 24 hours"), permissions=["change"])
     def monitor_extend_deadline(self, request, queryset):
         entries, unfollowed = self.monitored_entries(queryset)
-        tally = steering.extend_deadline(entries)
+        self._report_skipping_unfollowed(request, "extend_deadline", steering.extend_deadline(entries), unfollowed)
+
+    def _report_skipping_unfollowed(self, request, action: str, tally, unfollowed) -> None:
+        # These actions steer followed orders only; name the others instead of starting them.
         for order in unfollowed:
             tally.skip(_("not being followed"), order.pk)
-        steering.report(self, request, "extend_deadline", tally)
+        steering.report(self, request, action, tally)
 
     def _reason(self, request, default: str) -> str:
         reason = " ".join(request.POST.get("reason", "").split())

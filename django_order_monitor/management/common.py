@@ -14,6 +14,9 @@ from .. import host
 from ..conf import get_order_model
 from ..stats import humanize_seconds
 
+#: How the commands name who brings the next check (MonitoredOrder.next_check_by).
+DRIVERS = {"task": "a chained task", "sweep": "the sweep"}
+
 
 def find_order(value: str):
     """The shop's order with primary key ``value``; CommandError when there is none."""

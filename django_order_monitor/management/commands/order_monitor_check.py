@@ -7,9 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ... import checking, host, monitoring
 from ...exceptions import NotMonitorable
 from ...models import MonitoredOrder
-from ..common import find_order, stamp, to_json
-
-DRIVERS = {"task": "a chained task", "sweep": "the sweep"}
+from ..common import DRIVERS, find_order, stamp, to_json
 
 
 class Command(BaseCommand):

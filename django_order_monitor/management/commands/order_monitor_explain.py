@@ -11,9 +11,7 @@ from ... import host, monitoring, stats
 from ...conf import app_settings
 from ...models import MonitoredOrder
 from ...providers import resolve_provider_name
-from ..common import find_order, relative, stamp, to_json
-
-DRIVERS = {"task": "a chained task", "sweep": "the sweep"}
+from ..common import DRIVERS, find_order, relative, stamp, to_json
 
 
 class Command(BaseCommand):
