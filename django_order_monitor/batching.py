@@ -49,19 +49,29 @@ def check_with_peers(monitored_order_id: int, *, source: str = "poll") -> CheckR
     The peers' own tasks later find them not due and do nothing, so grouping
     never doubles a check.
     """
-    provider = MonitoredOrder.objects.filter(pk=monitored_order_id).values_list("provider", flat=True).first()
-    size = batch_size(provider) if provider else 1
-    if size <= 1:
-        return checking.check_order(monitored_order_id, source=source)
     now = timezone.now()
-    peers = (
-        MonitoredOrder.objects.active()
-        .filter(leases.free(now), provider=provider, next_check_at__lte=now + leases.EARLY_TOLERANCE)
-        .exclude(pk=monitored_order_id)
-        .order_by("next_check_at")
-        .values_list("pk", flat=True)[: size - 1]
-    )
-    return check_batch([monitored_order_id, *peers], source=source)[0]
+    entry = leases.claim(monitored_order_id, now=now)
+    if entry is None:
+        return CheckReport(monitored_order_id, ran=False, skipped_reason=checking.why_skipped(monitored_order_id, now))
+    size = batch_size(entry.provider)
+    if size <= 1:
+        return checking.check_claimed(entry, now, source)
+    claimed = {entry.pk: entry}
+    try:
+        peers = (
+            MonitoredOrder.objects.active()
+            .filter(leases.free(now), provider=entry.provider, next_check_at__lte=now + leases.EARLY_TOLERANCE)
+            .exclude(pk=monitored_order_id)
+            .order_by("next_check_at")
+            .values_list("pk", flat=True)[: size - 1]
+        )
+        for pk in peers:
+            if (peer := leases.claim(pk, now=now)) is not None:
+                claimed[pk] = peer
+    except Exception:
+        _release_all(claimed)
+        raise
+    return _check_claimed(claimed, now, source)[entry.pk]
 
 
 def check_batch(monitored_order_ids, *, source: str = "poll", force: bool = False) -> list[CheckReport]:
@@ -72,15 +82,21 @@ def check_batch(monitored_order_ids, *, source: str = "poll", force: bool = Fals
     """
     now = timezone.now()
     ids = list(dict.fromkeys(monitored_order_ids))
-    tokens = {pk: token for pk in ids if (token := leases.claim(pk, now=now, force=force)) is not None}
-    reports = {pk: CheckReport(pk, ran=False, skipped_reason="not due, not active or being checked") for pk in ids if pk not in tokens}
-    entries = MonitoredOrder.objects.in_bulk(list(tokens))
-    pending = dict(tokens)
+    claimed = {pk: entry for pk in ids if (entry := leases.claim(pk, now=now, force=force)) is not None}
+    reports = _check_claimed(claimed, now, source)
+    skipped = "not due, not active or being checked"
+    return [reports.get(pk) or CheckReport(pk, ran=False, skipped_reason=skipped) for pk in ids]
+
+
+def _check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: str) -> dict[int, CheckReport]:
+    """Check orders whose leases this worker holds; a report per order. Releases every lease."""
+    reports: dict[int, CheckReport] = {}
+    pending = dict(claimed)
     try:
-        orders = host.base_queryset().in_bulk([entry.order_id for entry in entries.values()])
+        order_statuses = host.statuses_bulk([entry.order_id for entry in claimed.values()])
         groups: dict[str, list[MonitoredOrder]] = defaultdict(list)
-        for pk, entry in entries.items():
-            reason = stop_reason(orders.get(entry.order_id))
+        for pk, entry in claimed.items():
+            reason = stop_reason(order_statuses.get(entry.order_id))
             if reason:
                 stop_monitoring(entry, reason)
                 pending.pop(pk)
@@ -97,7 +113,7 @@ def check_batch(monitored_order_ids, *, source: str = "poll", force: bool = Fals
             except etiquette.RateLimited as err:
                 at = paused_retry_at(paused) if paused is not None else now + dt.timedelta(seconds=5)
                 for entry in group:
-                    reports[entry.pk] = defer(entry, pending.pop(entry.pk), at, str(err))
+                    reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, at, str(err))
                 continue
             for entry in group:
                 result, why = answers.get(entry.referans), error
@@ -105,12 +121,17 @@ def check_batch(monitored_order_ids, *, source: str = "poll", force: bool = Fals
                     why = "query error: no answer for the order"
                 elif result is not None and result.outcome is Outcome.QUERY_ERROR:
                     why = f"query error: {result.message or result.provider_status or 'no detail'}"
-                reports[entry.pk] = apply_answer(entry, pending.pop(entry.pk), now, result, why, source, next_policy)
+                token = pending.pop(entry.pk).lease_token
+                reports[entry.pk] = apply_answer(entry, token, now, result, why, source, next_policy)
     except Exception:
-        for pk, token in pending.items():
-            leases.release(pk, token, last_error="internal error; see the consumer's log")
+        _release_all(pending)
         raise
-    return [reports[pk] for pk in ids]
+    return reports
+
+
+def _release_all(claimed: dict[int, MonitoredOrder]) -> None:
+    for pk, entry in claimed.items():
+        leases.release(pk, entry.lease_token, last_error="internal error; see the consumer's log")
 
 
 def _ask(provider: str, group: list[MonitoredOrder], source: str) -> tuple[dict[str, StatusResult], str]:
@@ -147,5 +168,5 @@ def _ask(provider: str, group: list[MonitoredOrder], source: str) -> tuple[dict[
                 source=source, worker=worker,
             )
         )
-    StatusCheck.objects.bulk_create(checks)
+    StatusCheck.objects.bulk_create(checks)  # one statement for the whole group
     return answers, error

@@ -15,10 +15,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
-from . import breaker, etiquette, host, leases, policy, scheduling, transitions
+from . import breaker, etiquette, host, leases, policy, scheduling, sql, transitions
 from .adapters.base import Outcome, StatusResult
 from .conf import app_settings
 from .exceptions import ProviderError, UnknownProviderError
@@ -53,10 +54,15 @@ def check_order(monitored_order_id: int, *, force: bool = False, source: str = "
     cannot take the lease returns a report with ``ran=False`` and does nothing.
     """
     now = timezone.now()
-    token = leases.claim(monitored_order_id, now=now, force=force)
-    if token is None:
-        return CheckReport(monitored_order_id, ran=False, skipped_reason=_why_skipped(monitored_order_id, now))
-    entry = MonitoredOrder.objects.get(pk=monitored_order_id)
+    entry = leases.claim(monitored_order_id, now=now, force=force)
+    if entry is None:
+        return CheckReport(monitored_order_id, ran=False, skipped_reason=why_skipped(monitored_order_id, now))
+    return check_claimed(entry, now, source)
+
+
+def check_claimed(entry: MonitoredOrder, now: dt.datetime, source: str) -> CheckReport:
+    """Check an order whose lease this worker holds (``entry`` as returned by ``leases.claim``)."""
+    token = entry.lease_token
     try:
         return _check_claimed(entry, token, now, source)
     except Exception:
@@ -67,8 +73,7 @@ def check_order(monitored_order_id: int, *, force: bool = False, source: str = "
 
 
 def _check_claimed(entry: MonitoredOrder, token: str, now: dt.datetime, source: str) -> CheckReport:
-    order = host.base_queryset().filter(pk=entry.order_id).first()
-    reason = stop_reason(order)
+    reason = stop_reason(host.statuses(entry.order_id))
     if reason:
         stop_monitoring(entry, reason)
         return CheckReport(entry.pk, ran=False, skipped_reason=reason, state=MonitoredOrder.State.STOPPED)
@@ -83,11 +88,14 @@ def _check_claimed(entry: MonitoredOrder, token: str, now: dt.datetime, source: 
     return apply_answer(entry, token, now, result, error, source)
 
 
-def stop_reason(order) -> str:
-    """Why a claimed order must no longer be followed ("" when it must be)."""
-    if order is None:
+def stop_reason(order_statuses: dict[str, Any] | None) -> str:
+    """Why a claimed order must no longer be followed ("" when it must be).
+
+    ``order_statuses`` is what ``host.statuses`` read (None: the order is gone).
+    """
+    if order_statuses is None:
         return "the order no longer exists"
-    if _ended_elsewhere(order):
+    if _ended_elsewhere(order_statuses):
         return "the order ended outside the monitor"
     return ""
 
@@ -209,7 +217,7 @@ def _ask_provider(entry: MonitoredOrder, source: str) -> tuple[StatusResult | No
         kind = result.outcome.value
         if result.outcome is Outcome.QUERY_ERROR:
             error = f"query error: {result.message or result.provider_status or 'no detail'}"
-    StatusCheck.objects.create(
+    sql.insert(StatusCheck(
         monitored_order=entry,
         checked_at=started,
         latency_ms=latency_ms,
@@ -218,7 +226,7 @@ def _ask_provider(entry: MonitoredOrder, source: str) -> tuple[StatusResult | No
         message=(result.message if result and not error else error)[:500],
         source=source,
         worker=f"{_WORKER_PREFIX}:{threading.get_ident()}"[:100],
-    )
+    ))
     return result, error
 
 
@@ -228,17 +236,18 @@ def _past_final_grace(entry: MonitoredOrder, now: dt.datetime) -> bool:
     return now >= entry.deadline_at + dt.timedelta(seconds=float(app_settings.FINAL_CHECK_GRACE))
 
 
-def _ended_elsewhere(order) -> bool:
+def _ended_elsewhere(order_statuses: dict[str, Any]) -> bool:
     """True when the shop (an operator, another system) already ended the order."""
     internal_terminal = {v for v in (app_settings.INTERNAL_STATUS_VALUES or {}).values() if v}
-    status = host.read(order, "status")
+    status = order_statuses.get("status")
     if status is not None and status in internal_terminal:
         return True
     words = list(app_settings.SUCCESS_STATUSES) + list(app_settings.FAILURE_STATUSES)
-    return host.matches(host.read(order, "external_status"), words)
+    return host.matches(order_statuses.get("external_status"), words)
 
 
-def _why_skipped(monitored_order_id: int, now: dt.datetime) -> str:
+def why_skipped(monitored_order_id: int, now: dt.datetime) -> str:
+    """Why an order could not be claimed (read after the fact, for the report)."""
     entry = MonitoredOrder.objects.filter(pk=monitored_order_id).first()
     if entry is None:
         return "not followed"

@@ -16,6 +16,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model, Q
 from django.utils import timezone
 
+from . import sql
 from .conf import app_settings, get_order_model
 
 
@@ -49,16 +50,42 @@ def base_queryset():
     return get_order_model()._base_manager.all()
 
 
+#: The roles that say whether the shop still considers an order open.
+STATUS_ROLES = ("status", "external_status")
+
+
+def statuses(order_pk: Any) -> dict[str, Any] | None:
+    """The status roles of one order (role -> value, mapped roles only), or None if it is gone."""
+    model = get_order_model()
+    fields = resolve_fields(model)
+    roles = [role for role in STATUS_ROLES if role in fields]
+    if not sql.is_single_table(model):
+        return statuses_bulk([order_pk]).get(order_pk)
+    row = sql.select_columns(model, order_pk, [fields[role] for role in roles] or [model._meta.pk.attname])
+    return None if row is None else {role: row[fields[role]] for role in roles}
+
+
+def statuses_bulk(order_pks: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+    """:func:`statuses` of many orders: order pk -> role -> value (missing orders left out)."""
+    model = get_order_model()
+    fields = resolve_fields(model)
+    roles = [role for role in STATUS_ROLES if role in fields]
+    rows = base_queryset().filter(pk__in=list(order_pks)).values("pk", *[fields[role] for role in roles])
+    return {row["pk"]: {role: row[fields[role]] for role in roles} for row in rows}
+
+
 def read(order: Model, role: str, default: Any = None) -> Any:
     attname = resolve_fields(type(order)).get(role)
     return getattr(order, attname) if attname else default
 
 
-def write(order_pk: Any, values: Mapping[str, Any], *, only_if: Q | None = None) -> int:
+def write(order_pk: Any, values: Mapping[str, Any], *, only_if_external_in: Iterable[str] | None = None) -> int:
     """Update the mapped columns of one order; roles the model lacks are skipped.
 
-    Strings are cut to the column's ``max_length`` (keeping the newest text is
-    the caller's job). Returns the number of rows updated (0 or 1).
+    With ``only_if_external_in``, only while the order's external status is one
+    of those words (case-insensitive; ignored if the model has no external
+    status). Strings are cut to the column's ``max_length`` (keeping the newest
+    text is the caller's job). Returns the number of rows updated (0 or 1).
     """
     model = get_order_model()
     fields = resolve_fields(model)
@@ -73,10 +100,12 @@ def write(order_pk: Any, values: Mapping[str, Any], *, only_if: Q | None = None)
         updates[attname] = value
     if not updates:
         return 0
-    queryset = model._base_manager.filter(pk=order_pk)
-    if only_if is not None:
-        queryset = queryset.filter(only_if)
-    return queryset.update(**updates)
+    external = fields.get("external_status")
+    words = tuple(only_if_external_in) if only_if_external_in is not None and external else None
+    if not sql.is_single_table(model):  # columns in parent tables: let the ORM split the UPDATE
+        queryset = model._base_manager.filter(pk=order_pk)
+        return (queryset.filter(status_in(external, words)) if words is not None else queryset).update(**updates)
+    return sql.update(model, order_pk, updates, where_upper_in=(external, words) if words is not None else None)
 
 
 def status_in(field_attname: str, words: Iterable[str]) -> Q:

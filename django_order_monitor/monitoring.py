@@ -11,11 +11,10 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.db import connections, router
 from django.db.models import F, Model
 from django.utils import timezone
 
-from . import host, policy, scheduling
+from . import host, policy, scheduling, sql
 from .conf import app_settings
 from .exceptions import NotMonitorable
 from .models import MonitoredOrder
@@ -89,11 +88,8 @@ def _insert_if_absent(entry: MonitoredOrder) -> bool:
     The hook's hot path: one statement (``INSERT ... ON CONFLICT DO NOTHING
     RETURNING id``) on PostgreSQL and SQLite; the ORM otherwise.
     """
-    connection = connections[router.db_for_write(MonitoredOrder)]
-    returning = connection.vendor == "postgresql" or (
-        connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
-    )
-    if not returning:
+    connection = sql.connection_for(MonitoredOrder)
+    if not sql.can_return_rows(connection):
         if MonitoredOrder.objects.filter(order_id=entry.order_id).exists():
             return False
         # A concurrent start between the SELECT and the INSERT is told apart by created_at.
@@ -104,7 +100,7 @@ def _insert_if_absent(entry: MonitoredOrder) -> bool:
     fields = [f for f in MonitoredOrder._meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(entry, add=True), connection) for f in fields]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {table} ({columns}) VALUES ({params}) ON CONFLICT ({order}) DO NOTHING RETURNING {pk}".format(
+    statement = "INSERT INTO {table} ({columns}) VALUES ({params}) ON CONFLICT ({order}) DO NOTHING RETURNING {pk}".format(
         table=quote(MonitoredOrder._meta.db_table),
         columns=", ".join(quote(f.column) for f in fields),
         params=", ".join(["%s"] * len(fields)),
@@ -112,7 +108,7 @@ def _insert_if_absent(entry: MonitoredOrder) -> bool:
         pk=quote(MonitoredOrder._meta.pk.column),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(statement, values)
         row = cursor.fetchone()
     if row is None:
         return False

@@ -24,7 +24,10 @@ def enqueue_check(monitored_order_id: int, eta: dt.datetime | None = None) -> bo
         if eta is None or eta <= timezone.now():
             check_order(monitored_order_id)
         else:
-            check_order.schedule(args=(monitored_order_id,), eta=eta)
+            # Straight onto Huey's schedule: check_order.schedule() would pass
+            # through the queue first, costing a consumer a dequeue and a
+            # deserialize just to move the task there.
+            check_order.huey.add_schedule(check_order.s(monitored_order_id, eta=eta))
     except Exception as err:  # the queue is down: the sweep will find the order due
         logger.warning(
             "Could not enqueue check of monitored order %s (%s); the sweep will recover it",

@@ -58,15 +58,13 @@ def apply_processing(entry: MonitoredOrder, result: StatusResult, *, source: str
     Only touches an order whose external status is still a dispatched word, so
     it never overwrites what the shop (or a terminal transition) wrote.
     """
-    external_attname = host.resolve_fields().get("external_status")
     values: dict[str, Any] = {"last_sync_at": now}
     canonical = (app_settings.EXTERNAL_STATUS_VALUES or {}).get("processing")
     if canonical:
         values["external_status"] = canonical
     if result.message:
         values["provider_message"] = result.message
-    only_if = host.status_in(external_attname, app_settings.DISPATCHED_STATUSES) if external_attname else None
-    host.write(entry.order_id, values, only_if=only_if)
+    host.write(entry.order_id, values, only_if_external_in=app_settings.DISPATCHED_STATUSES)
 
 
 def finish(

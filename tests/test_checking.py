@@ -182,6 +182,7 @@ def test_late_and_duplicate_tasks_are_harmless(clock, queue, make_order):
         queue.huey.enqueue(__import__("django_order_monitor.tasks", fromlist=["x"]).check_order.s(entry.pk))
     clock.move_to(START + dt.timedelta(seconds=61))
     queue.run_pending()
+    queue.run_until(START + dt.timedelta(seconds=61))  # the original first-check task, due as well
     assert StatusCheck.objects.filter(monitored_order=entry).count() == 1
     # Only one chain continues.
     assert queue.huey.scheduled_count() == 1

@@ -14,11 +14,16 @@ from tests.testapp.models import ProductOrder
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def waiting_checks(queue) -> int:
+    """Check tasks waiting in Huey: queued to run now, or scheduled for later."""
+    return queue.huey.pending_count() + queue.huey.scheduled_count()
+
+
 def test_dispatched_order_is_followed_and_first_check_enqueued_on_commit(clock, queue, make_order):
     with transaction.atomic():
         order = make_order(referans="1760885915220128")
         # Nothing reaches Huey before the row is committed.
-        assert queue.huey.pending_count() == 0
+        assert waiting_checks(queue) == 0
     entry = MonitoredOrder.objects.get(order=order)
     assert entry.referans == "1760885915220128"
     assert entry.provider == "memory"
@@ -26,9 +31,10 @@ def test_dispatched_order_is_followed_and_first_check_enqueued_on_commit(clock, 
     assert entry.deadline_at == START + dt.timedelta(hours=24)
     # 60 s after dispatch, +/- 10 % jitter.
     assert START + dt.timedelta(seconds=54) <= entry.next_check_at <= START + dt.timedelta(seconds=66)
-    assert queue.huey.pending_count() == 1
-    task = queue.huey.pending()[0]
+    assert waiting_checks(queue) == 1
+    (task,) = queue.huey.scheduled()
     assert task.args == (entry.pk,)
+    assert queue.next_eta() == entry.next_check_at
 
 
 def test_saving_again_never_starts_a_second_chain(clock, queue, make_order):
@@ -37,7 +43,7 @@ def test_saving_again_never_starts_a_second_chain(clock, queue, make_order):
         order.provider_message = "still there"
         order.save()
     assert MonitoredOrder.objects.filter(order=order).count() == 1
-    assert queue.huey.pending_count() == 1
+    assert waiting_checks(queue) == 1
 
 
 @pytest.mark.parametrize(
@@ -53,7 +59,7 @@ def test_saving_again_never_starts_a_second_chain(clock, queue, make_order):
 def test_orders_not_dispatched_are_not_followed(clock, queue, make_order, fields):
     make_order(**fields)
     assert MonitoredOrder.objects.count() == 0
-    assert queue.huey.pending_count() == 0
+    assert waiting_checks(queue) == 0
 
 
 def test_status_words_match_case_insensitively(clock, queue, make_order):
@@ -71,7 +77,7 @@ def test_explicit_start_for_orders_written_with_update(clock, queue, make_order)
 
     assert entry.pk == again.pk
     assert entry.referans == "REF-UPDATE"
-    assert queue.huey.pending_count() == 1
+    assert waiting_checks(queue) == 1
 
 
 def test_explicit_start_explains_why_an_order_cannot_be_followed(clock, make_order):
@@ -113,6 +119,6 @@ def test_old_sqlite_without_returning_takes_the_orm_path(clock, queue, make_orde
     monkeypatch.setattr(connection.Database, "sqlite_version_info", (3, 31, 0))
     order = make_order()
     entry = MonitoredOrder.objects.get(order=order)
-    assert queue.huey.pending()[0].args == (entry.pk,)
+    assert queue.huey.scheduled()[0].args == (entry.pk,)
     order.save()
-    assert MonitoredOrder.objects.count() == 1 and queue.huey.pending_count() == 1
+    assert MonitoredOrder.objects.count() == 1 and waiting_checks(queue) == 1

@@ -1,0 +1,203 @@
+"""Hand-written SQL for the one-row statements every check runs.
+
+A check is a handful of single-row statements. Building each of them with the
+ORM's query compiler cost more CPU than the rest of the check together
+(``python -m benchmarks.profile_check``). Here each statement's text is built
+once per model, column set and database, then cached. Values go in through
+each field's ``get_db_prep_*`` and come out through the backend's converters,
+so what is written and read is exactly what the ORM would write and read.
+
+``UPDATE ... RETURNING`` needs PostgreSQL or SQLite 3.35+
+(:func:`can_return_rows`); callers keep an ORM path for other databases.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Field, Model
+
+__all__ = ["can_return_rows", "connection_for", "insert", "is_single_table", "select_columns", "update", "update_returning"]
+
+
+def connection_for(model: type[Model]):
+    """The connection writes of ``model`` go to (its router's choice)."""
+    return connections[router.db_for_write(model)]
+
+
+def can_return_rows(connection) -> bool:
+    """True when the database takes ``RETURNING`` on INSERT and UPDATE."""
+    return connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+    )
+
+
+def is_single_table(model: type[Model]) -> bool:
+    """True when every column of ``model`` is in its own table (no multi-table inheritance)."""
+    return not model._meta.concrete_model._meta.parents
+
+
+def insert(instance: Model) -> None:
+    """INSERT ``instance`` (every concrete field but an auto primary key); no read back."""
+    model = type(instance)
+    connection = connection_for(model)
+    fields = _insert_fields(model)
+    values = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, connection.alias, connection.vendor), values)
+
+
+def update(
+    model: type[Model],
+    pk: Any,
+    values: Mapping[str, Any],
+    *,
+    where_equal: Mapping[str, Any] | None = None,
+    where_upper_in: tuple[str, Sequence[str]] | None = None,
+) -> int:
+    """``UPDATE`` the row ``pk`` of ``model`` and return the number of rows changed (0 or 1).
+
+    ``values`` and ``where_equal`` map attribute names to values;
+    ``where_upper_in`` is ``(attname, words)``: the column, upper-cased, must be
+    one of ``words`` (compared upper-cased; a NULL column never matches).
+    """
+    connection = connection_for(model)
+    sql, params = _update(model, connection, pk, values, where_equal or {}, where_upper_in)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def update_returning(
+    model: type[Model],
+    pk: Any,
+    values: Mapping[str, Any],
+    *,
+    where_sql: str = "",
+    where_params: Sequence[tuple[str, Any]] = (),
+) -> Model | None:
+    """``UPDATE ... RETURNING`` the row ``pk``: the updated instance, or None if no row matched.
+
+    ``where_sql`` is an extra condition written by the caller with
+    ``{attname}`` placeholders for quoted column names and ``%s`` for
+    parameters; ``where_params`` gives each parameter as ``(attname, value)``,
+    prepared as that column's value. Only where :func:`can_return_rows` is true.
+    """
+    connection = connection_for(model)
+    sql, params = _update(model, connection, pk, values, {}, None)
+    fields = model._meta.concrete_fields
+    if where_sql:
+        sql += " AND (" + where_sql.format_map(quoted_columns(model, connection.vendor)) + ")"
+        params.extend(prep(model, name, value, connection) for name, value in where_params)
+    sql += " RETURNING " + ", ".join(_quote(connection, field.column) for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return model.from_db(connection.alias, [field.attname for field in fields], _convert(model, connection, fields, row))
+
+
+def select_columns(model: type[Model], pk: Any, attnames: Sequence[str]) -> dict[str, Any] | None:
+    """The values of ``attnames`` of the row ``pk`` (bypassing every manager), or None if absent."""
+    connection = connection_for(model)
+    fields = [model._meta.get_field(name) for name in attnames]
+    sql = _select_sql(model, tuple(attnames), connection.alias, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model._meta.pk.get_db_prep_value(pk, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip(attnames, _convert(model, connection, fields, row), strict=True))
+
+
+def prep(model: type[Model], attname: str, value: Any, connection) -> Any:
+    """``value`` as the database takes it for the column of ``attname``."""
+    field = model._meta.get_field(attname)
+    return None if value is None else field.get_db_prep_value(value, connection)
+
+
+@functools.lru_cache(maxsize=64)
+def quoted_columns(model: type[Model], vendor: str) -> dict[str, str]:
+    """Attribute name -> quoted column name, for conditions written by callers."""
+    quote = connections[router.db_for_write(model)].ops.quote_name
+    return {field.attname: quote(field.column) for field in model._meta.concrete_fields}
+
+
+# -- statement texts, cached ---------------------------------------------------------
+
+
+def _update(model, connection, pk, values, where_equal, where_upper_in) -> tuple[str, list[Any]]:
+    set_names = tuple(values)
+    equal_names = tuple(where_equal)
+    upper_name, words = where_upper_in if where_upper_in else (None, ())
+    sql = _update_sql(model, set_names, equal_names, upper_name, len(words), connection.alias, connection.vendor)
+    params = [prep(model, name, values[name], connection) for name in set_names]
+    params.append(model._meta.pk.get_db_prep_value(pk, connection))
+    params.extend(prep(model, name, where_equal[name], connection) for name in equal_names)
+    params.extend(word.upper() for word in words)
+    return sql, params
+
+
+@functools.lru_cache(maxsize=256)
+def _update_sql(model, set_names, equal_names, upper_name, word_count, alias, vendor) -> str:
+    connection = connections[alias]
+    columns = quoted_columns(model, vendor)
+    assignments = ", ".join(f"{columns[name]} = %s" for name in set_names)
+    conditions = [f"{_quote(connection, model._meta.pk.column)} = %s"]
+    conditions += [f"{columns[name]} = %s" for name in equal_names]
+    if upper_name is not None:
+        conditions.append(f"UPPER({columns[upper_name]}) IN ({', '.join(['%s'] * word_count)})" if word_count else "1 = 0")
+    return f"UPDATE {_quote(connection, model._meta.db_table)} SET {assignments} WHERE {' AND '.join(conditions)}"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(model, alias, vendor) -> str:
+    connection = connections[alias]
+    fields = _insert_fields(model)
+    return "INSERT INTO {} ({}) VALUES ({})".format(
+        _quote(connection, model._meta.db_table),
+        ", ".join(_quote(connection, field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _select_sql(model, attnames, alias, vendor) -> str:
+    connection = connections[alias]
+    columns = quoted_columns(model, vendor)
+    return "SELECT {} FROM {} WHERE {} = %s".format(
+        ", ".join(columns[name] for name in attnames),
+        _quote(connection, model._meta.db_table),
+        _quote(connection, model._meta.pk.column),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_fields(model) -> tuple[Field, ...]:
+    return tuple(field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning))
+
+
+def _convert(model, connection, fields: Iterable[Field], row: Sequence[Any]) -> list[Any]:
+    converted = []
+    for field, value in zip(fields, row, strict=True):
+        expression, converters = _converters(model, field, connection.alias, connection.vendor)
+        for converter in converters:
+            value = converter(value, expression, connection)
+        converted.append(value)
+    return converted
+
+
+@functools.lru_cache(maxsize=512)
+def _converters(model, field, alias, vendor):
+    # The same converters the ORM's compiler applies to a selected column.
+    connection = connections[alias]
+    expression = field.get_col(model._meta.db_table)  # for a foreign key: typed as its target
+    return expression, tuple(connection.ops.get_db_converters(expression) + expression.get_db_converters(connection))
+
+
+def _quote(connection, name: str) -> str:
+    return connection.ops.quote_name(name)
