@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--checks", type=int, default=2000)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--callers", default="", help="also print who calls functions matching this")
     args = parser.parse_args()
     fake, url = _start_fake()
     try:
@@ -84,6 +85,8 @@ def main() -> None:
         stats = pstats.Stats(profile)
         stats.sort_stats("tottime").print_stats(args.top)
         stats.sort_stats("cumulative").print_stats(args.top)
+        if args.callers:
+            stats.print_callers(args.callers)
     finally:
         fake.terminate()
         fake.wait()

@@ -89,10 +89,8 @@ def update_returning(
     connection = connection_for(model)
     sql, params = _update(model, connection, pk, values, {}, None)
     fields = model._meta.concrete_fields
-    if where_sql:
-        sql += " AND (" + where_sql.format_map(quoted_columns(model, connection.vendor)) + ")"
-        params.extend(prep(model, name, value, connection) for name, value in where_params)
-    sql += " RETURNING " + ", ".join(_quote(connection, field.column) for field in fields)
+    sql += _returning_sql(model, where_sql, connection.alias, connection.vendor)
+    params.extend(prep(model, name, value, connection) for name, value in where_params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -104,7 +102,7 @@ def update_returning(
 def select_columns(model: type[Model], pk: Any, attnames: Sequence[str]) -> dict[str, Any] | None:
     """The values of ``attnames`` of the row ``pk`` (bypassing every manager), or None if absent."""
     connection = connection_for(model)
-    fields = [model._meta.get_field(name) for name in attnames]
+    fields = [_field(model, name) for name in attnames]
     sql = _select_sql(model, tuple(attnames), connection.alias, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [model._meta.pk.get_db_prep_value(pk, connection)])
@@ -116,8 +114,12 @@ def select_columns(model: type[Model], pk: Any, attnames: Sequence[str]) -> dict
 
 def prep(model: type[Model], attname: str, value: Any, connection) -> Any:
     """``value`` as the database takes it for the column of ``attname``."""
-    field = model._meta.get_field(attname)
-    return None if value is None else field.get_db_prep_value(value, connection)
+    return None if value is None else _field(model, attname).get_db_prep_value(value, connection)
+
+
+@functools.lru_cache(maxsize=512)
+def _field(model: type[Model], attname: str) -> Field:
+    return model._meta.get_field(attname)
 
 
 @functools.lru_cache(maxsize=64)
@@ -152,6 +154,13 @@ def _update_sql(model, set_names, equal_names, upper_name, word_count, alias, ve
     if upper_name is not None:
         conditions.append(f"UPPER({columns[upper_name]}) IN ({', '.join(['%s'] * word_count)})" if word_count else "1 = 0")
     return f"UPDATE {_quote(connection, model._meta.db_table)} SET {assignments} WHERE {' AND '.join(conditions)}"
+
+
+@functools.lru_cache(maxsize=64)
+def _returning_sql(model, where_sql, alias, vendor) -> str:
+    connection = connections[alias]
+    condition = f" AND ({where_sql.format_map(quoted_columns(model, vendor))})" if where_sql else ""
+    return condition + " RETURNING " + ", ".join(_quote(connection, field.column) for field in model._meta.concrete_fields)
 
 
 @functools.lru_cache(maxsize=64)

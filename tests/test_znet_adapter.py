@@ -304,6 +304,20 @@ def test_one_lazy_session_per_instance():
     assert provider._session is None
 
 
+def test_proxy_and_ca_bundle_from_the_environment_are_kept(monkeypatch, fake):
+    # Read once when the session is made (not on every call), but still honoured.
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.shop.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/shop/ca.pem")
+    session = ZnetProvider(base_url="http://provider.example/", kod="k", sifre="s").session
+    assert session.proxies["http"] == "http://proxy.shop.internal:3128"
+    assert session.verify == "/etc/shop/ca.pem"
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    local = ZnetProvider(base_url=fake.url, kod="demo", sifre="demo-secret")
+    assert local.session.proxies == {}
+    assert local.fetch_status("REF-NOT-THERE").outcome is Outcome.QUERY_ERROR  # reached directly, no proxy
+
+
 def test_redact_query():
     text = "GET /servis/pin_kontrol.php?kod=555&sifre=a%21b&tahsilat_api_islem_id=R1 (kod=9)"
     assert redact_query(text, {"kod", "sifre"}) == (
