@@ -24,10 +24,10 @@ class FixedIntervalPolicy(Policy):
     def interval(self) -> dt.timedelta:
         return dt.timedelta(seconds=float(getattr(settings, "ORDER_MONITOR_FIXED_INTERVAL", 10)))
 
-    def first_check(self, dispatched_at, now, provider=""):
+    def first_check(self, dispatched_at, now, provider="", product=""):
         return max(now, dispatched_at + self.interval())
 
-    def after_answer(self, attempts, deadline_at, now, *, dispatched_at=None, provider="") -> NextCheck:
+    def after_answer(self, attempts, deadline_at, now, *, dispatched_at=None, provider="", product="") -> NextCheck:
         if attempts < self.max_chain:
             return clamp(now + self.interval(), deadline_at, now, "task")
         return self.after_quick_attempts(deadline_at, now)
@@ -41,9 +41,11 @@ class RoutedPolicy(Policy):
     def _for(self, provider: str) -> Policy:
         return self.routes.get(provider, Policy)()
 
-    def first_check(self, dispatched_at, now, provider=""):
-        return self._for(provider).first_check(dispatched_at, now, provider)
+    def first_check(self, dispatched_at, now, provider="", product=""):
+        return self._for(provider).first_check(dispatched_at, now, provider, product)
 
-    def after_answer(self, attempts, deadline_at, now, *, dispatched_at=None, provider=""):
-        return self._for(provider).after_answer(attempts, deadline_at, now, dispatched_at=dispatched_at, provider=provider)
+    def after_answer(self, attempts, deadline_at, now, *, dispatched_at=None, provider="", product=""):
+        return self._for(provider).after_answer(
+            attempts, deadline_at, now, dispatched_at=dispatched_at, provider=provider, product=product
+        )
 

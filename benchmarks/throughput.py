@@ -50,6 +50,8 @@ def run_checks(consumer, fake, count: int) -> dict:
     stack.wait_for(lambda: StatusCheck.objects.count() >= count, timeout=300, interval=0.1)
     time.sleep(0.2)
     cpu = consumer.cpu() - cpu
+    if not StatusCheck.objects.exists():
+        raise SystemExit(f"the consumer recorded no check; see {consumer.log_path}")
     span = StatusCheck.objects.aggregate(a=Min("checked_at"), b=Max("checked_at"))
     last = StatusCheck.objects.order_by("-checked_at").values_list("latency_ms", flat=True).first() or 0
     seconds = (span["b"] - span["a"]).total_seconds() + last / 1000

@@ -1,11 +1,14 @@
 """An adaptive policy: poll where completions are likely, learned from each provider's history.
 
-:class:`AdaptivePolicy` keeps, per provider (and process), the distribution of
+:class:`AdaptivePolicy` keeps, per provider and product (and process), the distribution of
 how long orders took from dispatch to a terminal answer, built from the ledger
 (completed and failed orders over a recent window; timed-out orders count as
 "never") and blended with a prior shaped like the reference workload (70 %
 within 5-30 s, 20 % within 2-30 min, 7 % failing within 10-120 s, 3 % never),
-so a provider without history starts sensibly.
+so a provider without history starts sensibly. Where the shop maps the
+``product`` role, each product's own history is shrunk toward its provider's
+model (``PRIOR_WEIGHT`` orders of it), so a product is learned as soon as it has
+history and falls back to its provider until then.
 
 The rule: after ``e`` seconds without a terminal answer, the next check is at
 the time by which a fraction ``QUANTILE`` of the orders still open at ``e``
@@ -139,6 +142,25 @@ class CompletionModel:
                 points.append((at / time_scale, share / _PRIOR_POINTS))
         return cls(points, never=never, samples=len(history))
 
+    @classmethod
+    def shrunk_toward(cls, history: Sequence[float | None], base: CompletionModel, *, weight: float) -> CompletionModel:
+        """History plus ``weight`` orders distributed like ``base``.
+
+        A product's model, pulled toward its provider's: with no history of its
+        own it is the provider's model; with much more than ``weight`` orders it
+        is its own.
+        """
+        points = [(float(seconds), 1.0) for seconds in history if seconds is not None]
+        never = float(sum(1 for seconds in history if seconds is None))
+        if base.total > 0:
+            share = weight / base.total
+            previous = 0.0
+            for at, cumulative in zip(base.times, base.cumulative, strict=True):
+                points.append((at, (cumulative - previous) * share))
+                previous = cumulative
+            never += base.never * share
+        return cls(points, never=never, samples=len(history))
+
 
 # (provider, product, time scale, prior weight) -> (expires at, model), per process.
 _cache: dict[tuple, tuple[float, CompletionModel]] = {}
@@ -173,20 +195,23 @@ class AdaptivePolicy(Policy):
 
     def load_history(self, provider: str, product: str = "") -> list[float | None]:
         """Seconds from dispatch to the end of recent terminal orders of ``provider``
-        (None for those that timed out), newest first. Override to learn elsewhere."""
+        (of ``product`` only, when given; None for those that timed out), newest
+        first. Override to learn elsewhere."""
         from django.utils import timezone
 
         from .models import MonitoredOrder
 
         states = MonitoredOrder.State
         since = timezone.now() - dt.timedelta(seconds=self.seconds("WINDOW"))
+        rows = MonitoredOrder.objects.filter(
+            provider=provider,
+            state__in=(states.COMPLETED, states.FAILED, states.TIMED_OUT),
+            finished_at__gte=since,
+        )
+        if product:
+            rows = rows.filter(product=product)
         rows = (
-            MonitoredOrder.objects.filter(
-                provider=provider,
-                state__in=(states.COMPLETED, states.FAILED, states.TIMED_OUT),
-                finished_at__gte=since,
-            )
-            .order_by("-finished_at")
+            rows.order_by("-finished_at")
             .values_list("state", "dispatched_at", "finished_at")[: int(self.option("MAX_SAMPLES"))]
         )
         return [
@@ -195,35 +220,46 @@ class AdaptivePolicy(Policy):
         ]
 
     def model(self, provider: str, product: str = "") -> CompletionModel:
-        """The provider's completion model, rebuilt at most every CACHE_TTL seconds."""
+        """The completion model of ``provider`` (and ``product``), rebuilt at most every CACHE_TTL seconds.
+
+        A provider's model is its history blended with the reference prior; a
+        product's is its own history shrunk toward its provider's model.
+        """
         key = (provider or "", product or "", self.option("TIME_SCALE"), self.option("PRIOR_WEIGHT"))
         now = self.clock()
         with _cache_lock:
             cached = self.cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        built = CompletionModel.blend(
-            self.load_history(provider, product),
-            prior_weight=self.option("PRIOR_WEIGHT"),
-            time_scale=self.option("TIME_SCALE"),
-        )
+        if product:
+            built = CompletionModel.shrunk_toward(
+                self.load_history(provider, product), self.model(provider), weight=self.option("PRIOR_WEIGHT")
+            )
+        else:
+            built = CompletionModel.blend(
+                self.load_history(provider),
+                prior_weight=self.option("PRIOR_WEIGHT"),
+                time_scale=self.option("TIME_SCALE"),
+            )
         with _cache_lock:
             self.cache[key] = (now + self.seconds("CACHE_TTL"), built)
         return built
 
     # -- the policy --------------------------------------------------------------------
 
-    def delay(self, provider: str, elapsed: float) -> float:
+    def delay(self, provider: str, elapsed: float, product: str = "") -> float:
         """Seconds to wait before the next check of an order open ``elapsed`` seconds."""
         cap = float(app_settings.BACKOFF_MAX)
         floor = min(self.seconds("MIN_INTERVAL"), cap)
-        at = self.model(provider).next_check(max(0.0, elapsed), self.option("QUANTILE"))
+        at = self.model(provider, product).next_check(max(0.0, elapsed), self.option("QUANTILE"))
         wait = cap if at is None else at - elapsed
         return min(cap, max(floor, wait))
 
-    def first_check(self, dispatched_at: dt.datetime, now: dt.datetime, provider: str = "") -> dt.datetime:
+    def first_check(
+        self, dispatched_at: dt.datetime, now: dt.datetime, provider: str = "", product: str = ""
+    ) -> dt.datetime:
         elapsed = (now - dispatched_at).total_seconds()
-        wait = self.delay(provider, elapsed)
+        wait = self.delay(provider, elapsed, product)
         return max(now, dispatched_at + dt.timedelta(seconds=max(0.0, elapsed) + jittered(wait)))
 
     def after_answer(
@@ -234,10 +270,11 @@ class AdaptivePolicy(Policy):
         *,
         dispatched_at: dt.datetime | None = None,
         provider: str = "",
+        product: str = "",
     ) -> NextCheck:
         if dispatched_at is None:
-            return super().after_answer(attempts, deadline_at, now, dispatched_at=dispatched_at, provider=provider)
-        wait = jittered(self.delay(provider, (now - dispatched_at).total_seconds()))
+            return super().after_answer(attempts, deadline_at, now, provider=provider, product=product)
+        wait = jittered(self.delay(provider, (now - dispatched_at).total_seconds(), product))
         # The chain drives the dense part; long waits past the quick attempts go to the sweep.
         late = attempts >= int(app_settings.QUICK_ATTEMPTS) and wait >= float(app_settings.SWEEP_INTERVAL)
         return clamp(now + dt.timedelta(seconds=wait), deadline_at, now, "sweep" if late else "task")

@@ -133,7 +133,9 @@ def apply_answer(
     if answered:
         transitions.apply_processing(entry, result, source=source, now=now)
         attempts = entry.attempts + 1
-        nxt = next_policy.after_answer(attempts, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider)
+        nxt = next_policy.after_answer(
+            attempts, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider, product=entry.product
+        )
         changes = {"attempts": attempts, "error_streak": 0, "last_error": ""}
     else:
         streak = entry.error_streak + 1

@@ -29,6 +29,8 @@ DEFAULT_FIELDS: dict[str, str | None] = {
     "provider_message": "provider_message",
     "duration_ms": "duration_ms",
     "tenant": "tenant_id",
+    # Not in the reference schema: map it (e.g. to "package_id") to learn completion times per product.
+    "product": None,
 }
 #: Roles without which nothing can be followed.
 REQUIRED_ROLES = ("reference", "external_status")

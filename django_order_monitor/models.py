@@ -65,6 +65,8 @@ class MonitoredOrder(models.Model):
     )
     provider = models.CharField(_("provider"), max_length=100)
     referans = models.CharField(_("provider reference"), max_length=255)
+    #: The shop's product (the optional ``product`` role); the adaptive policy learns per product.
+    product = models.CharField(_("product"), max_length=100, blank=True, default="")
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.WATCHING)
     stop_reason = models.CharField(_("stop reason"), max_length=255, blank=True, default="")
 

@@ -52,12 +52,21 @@ class Policy:
     wants history (the adaptive policy does).
     """
 
-    def first_check(self, dispatched_at: dt.datetime, now: dt.datetime, provider: str = "") -> dt.datetime:
+    def first_check(
+        self, dispatched_at: dt.datetime, now: dt.datetime, provider: str = "", product: str = ""
+    ) -> dt.datetime:
         """When to check first (never in the past)."""
         return max(now, dispatched_at + dt.timedelta(seconds=jittered(float(app_settings.FIRST_CHECK_DELAY))))
 
     def after_answer(
-        self, attempts: int, deadline_at: dt.datetime, now: dt.datetime, *, dispatched_at: dt.datetime | None = None, provider: str = ""
+        self,
+        attempts: int,
+        deadline_at: dt.datetime,
+        now: dt.datetime,
+        *,
+        dispatched_at: dt.datetime | None = None,
+        provider: str = "",
+        product: str = "",
     ) -> NextCheck:
         """Next check after the ``attempts``-th answered, non-terminal check."""
         if attempts < int(app_settings.QUICK_ATTEMPTS):

@@ -133,3 +133,48 @@ def test_time_scale_compresses_the_prior():
 def test_without_dispatch_time_it_is_the_seed_schedule():
     deadline = T0 + dt.timedelta(days=1)
     assert Fixed().after_answer(2, deadline, T0) == Policy().after_answer(2, deadline, T0)
+
+
+def finished(provider, product, seconds, count, now):
+    MonitoredOrder.objects.bulk_create(
+        MonitoredOrder(
+            order_id=uuid.uuid4(), provider=provider, product=product, referans=f"{product}{n}", state="completed",
+            dispatched_at=now - dt.timedelta(seconds=seconds + 60), deadline_at=now, finished_at=now - dt.timedelta(seconds=60),
+        )
+        for n in range(count)
+    )
+
+
+@pytest.mark.django_db
+def test_each_product_is_learned_and_a_new_one_starts_from_its_provider():
+    now = timezone.now()
+    finished("znet", "pubg-60", 10, 300, now)  # a fast product...
+    finished("znet", "gift-card-50", 600, 300, now)  # ...and a slow one of the same provider
+    policy = AdaptivePolicy()
+    policy.overrides = {"PRIOR_WEIGHT": 20}
+    fast = seconds_after(policy.first_check(now, now, "znet", "pubg-60"), now)
+    slow = seconds_after(policy.first_check(now, now, "znet", "gift-card-50"), now)
+    provider_wide = seconds_after(policy.first_check(now, now, "znet"), now)
+    new_product = seconds_after(policy.first_check(now, now, "znet", "never-sold-before"), now)
+    assert fast == pytest.approx(10)  # its own history: every order ended at 10 s
+    assert slow == pytest.approx(600)
+    assert new_product == provider_wide  # no history of its own: the provider's model
+    assert 10 <= provider_wide < 600
+
+
+def test_a_product_with_little_history_leans_on_its_provider():
+    base = CompletionModel([(10.0, 1.0)] * 100)
+    few = CompletionModel.shrunk_toward([600.0] * 2, base, weight=50)
+    many = CompletionModel.shrunk_toward([600.0] * 5000, base, weight=50)
+    assert few.cdf(10) == pytest.approx(50 / 52) and few.samples == 2
+    assert many.cdf(10) == pytest.approx(50 / 5050)
+    assert CompletionModel.shrunk_toward([None], base, weight=50).never == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ledger_keeps_the_product_of_the_mapped_role(settings, make_order):
+    settings.ORDER_MONITOR_FIELDS = {"product": "last_message"}  # any attribute of the shop's order
+    order = make_order(last_message="pubg-60")
+    assert MonitoredOrder.objects.get(order=order).product == "pubg-60"
+    settings.ORDER_MONITOR_FIELDS = {}
+    assert MonitoredOrder.objects.get(order=make_order()).product == ""

@@ -114,7 +114,7 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
     inlines = (StatusCheckInline,)
     change_list_template = "order_monitor/admin/change_list.html"
     fieldsets = (
-        (None, {"fields": ("order_column", "provider", "referans", "state", "stop_reason", "pin_column")}),
+        (None, {"fields": ("order_column", "provider", "referans", "product", "state", "stop_reason", "pin_column")}),
         (
             _("Schedule"),
             {
