@@ -53,71 +53,84 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
         if existing is not None:
             return existing
         raise NotMonitorable(f"Order {order.pk} cannot be monitored: {reason}.")
+    candidate = _new_entry(order, provider)
+    # One atomic INSERT ... ON CONFLICT DO NOTHING: a repeated or concurrent start
+    # keeps the row that is already there, and never a second chain.
+    if not _insert_absent([candidate]):
+        return MonitoredOrder.objects.get(order_id=order.pk)
+    _started(candidate)
+    return candidate
+
+
+def start_monitoring_many(orders) -> tuple[list[MonitoredOrder], dict[Any, str]]:
+    """Follow many orders (the sweep's discovery) with one INSERT where the database allows.
+
+    Returns the ledger rows created, and the reason for each order that cannot
+    be followed. Orders already followed are skipped silently, as in
+    :func:`start_monitoring`.
+    """
+    candidates, refused = [], {}
+    for order in orders:
+        reason = why_not_monitorable(order)
+        if reason:
+            refused[order.pk] = reason
+        else:
+            candidates.append(_new_entry(order))
+    started = _insert_absent(candidates)
+    for entry in started:
+        _started(entry)
+    return started, refused
+
+
+def _new_entry(order: Model, provider: str | None = None) -> MonitoredOrder:
     now = timezone.now()
     dispatched_at = host.aware(host.read(order, "dispatched_at")) or now
     provider_name = provider or resolve_provider_name(order)
     product = str(host.read(order, "product") or "").strip()[:100]
-    first = policy.get_policy().first_check(dispatched_at, now, provider_name, product)
-    candidate = MonitoredOrder(
+    return MonitoredOrder(
         order_id=order.pk,
         provider=provider_name,
         referans=str(host.read(order, "reference")).strip(),
         product=product,
         dispatched_at=dispatched_at,
         deadline_at=policy.deadline(dispatched_at),
-        next_check_at=first,
+        next_check_at=policy.get_policy().first_check(dispatched_at, now, provider_name, product),
         next_check_by=MonitoredOrder.Driver.TASK,
     )
-    # One atomic INSERT ... ON CONFLICT DO NOTHING: a repeated or concurrent start
-    # keeps the row that is already there, and never a second chain.
-    if not _insert_if_absent(candidate):
-        return MonitoredOrder.objects.get(order_id=order.pk)
-    entry = candidate
-    scheduling.enqueue_check_on_commit(entry.pk, first)
+
+
+def _started(entry: MonitoredOrder) -> None:
+    scheduling.enqueue_check_on_commit(entry.pk, entry.next_check_at)
     logger.info(
         "Monitoring order %s (provider=%s referans=%s), first check at %s",
-        order.pk,
+        entry.order_id,
         entry.provider,
         entry.referans,
-        first.isoformat(),
+        entry.next_check_at.isoformat(),
     )
-    return entry
 
 
-def _insert_if_absent(entry: MonitoredOrder) -> bool:
-    """Insert ``entry`` unless its order is already followed; True (and ``entry.pk`` set) if inserted.
+def _insert_absent(candidates: list[MonitoredOrder]) -> list[MonitoredOrder]:
+    """Insert the candidates whose orders are not followed yet; returns those inserted (pk set).
 
-    The hook's hot path: one statement (``INSERT ... ON CONFLICT DO NOTHING
-    RETURNING id``) on PostgreSQL and SQLite; the ORM otherwise.
+    One statement (``INSERT ... ON CONFLICT DO NOTHING RETURNING``) on
+    PostgreSQL and SQLite, whatever the number of orders; the ORM, order by
+    order, elsewhere.
     """
-    connection = sql.connection_for(MonitoredOrder)
-    if not sql.can_return_rows(connection):
+    if sql.can_return_rows(sql.connection_for(MonitoredOrder)):
+        return sql.insert_absent(candidates, "order_id")
+    inserted = []
+    for entry in candidates:
         if MonitoredOrder.objects.filter(order_id=entry.order_id).exists():
-            return False
+            continue
         # A concurrent start between the SELECT and the INSERT is told apart by created_at.
         MonitoredOrder.objects.bulk_create([entry], ignore_conflicts=True)
         stored = MonitoredOrder.objects.filter(order_id=entry.order_id).values_list("pk", "created_at").first()
-        entry.pk = stored[0]
-        return stored[1] == entry.created_at
-    fields = [f for f in MonitoredOrder._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(entry, add=True), connection) for f in fields]
-    quote = connection.ops.quote_name
-    statement = "INSERT INTO {table} ({columns}) VALUES ({params}) ON CONFLICT ({order}) DO NOTHING RETURNING {pk}".format(
-        table=quote(MonitoredOrder._meta.db_table),
-        columns=", ".join(quote(f.column) for f in fields),
-        params=", ".join(["%s"] * len(fields)),
-        order=quote(MonitoredOrder._meta.get_field("order").column),
-        pk=quote(MonitoredOrder._meta.pk.column),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    entry.pk = row[0]
-    entry._state.adding = False
-    entry._state.db = connection.alias
-    return True
+        if stored[1] == entry.created_at:
+            entry.pk = stored[0]
+            entry._state.adding = False
+            inserted.append(entry)
+    return inserted
 
 
 def restart_monitoring(entry: MonitoredOrder, *, now: dt.datetime | None = None) -> MonitoredOrder:

@@ -20,7 +20,10 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import Field, Model
 
-__all__ = ["can_return_rows", "connection_for", "insert", "is_single_table", "select_columns", "update", "update_returning"]
+__all__ = [
+    "can_return_rows", "connection_for", "insert", "insert_absent", "is_single_table", "select_columns", "update",
+    "update_returning",
+]
 
 
 def connection_for(model: type[Model]):
@@ -48,6 +51,38 @@ def insert(instance: Model) -> None:
     values = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, connection.alias, connection.vendor), values)
+
+
+def insert_absent(instances: Sequence[Model], unique_attname: str) -> list[Model]:
+    """INSERT many rows in one statement, skipping any whose ``unique_attname`` is taken.
+
+    ``INSERT ... ON CONFLICT (column) DO NOTHING RETURNING pk, column``: returns
+    the instances actually inserted (primary key set, marked as saved). Only
+    where :func:`can_return_rows` is true.
+    """
+    if not instances:
+        return []
+    model = type(instances[0])
+    connection = connection_for(model)
+    fields = _insert_fields(model)
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection) for instance in instances for field in fields
+    ]
+    statement = _insert_absent_sql(model, unique_attname, len(instances), connection.alias, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        rows = cursor.fetchall()
+    key_fields = [model._meta.pk, _field(model, unique_attname)]
+    by_key = {getattr(instance, unique_attname): instance for instance in instances}
+    inserted = []
+    for row in rows:
+        pk, key = _convert(model, connection, key_fields, row)
+        instance = by_key[key]
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = connection.alias
+        inserted.append(instance)
+    return inserted
 
 
 def update(
@@ -164,14 +199,28 @@ def _returning_sql(model, where_sql, alias, vendor) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(model, alias, vendor) -> str:
+def _insert_head(model, alias, vendor) -> str:
     connection = connections[alias]
-    fields = _insert_fields(model)
-    return "INSERT INTO {} ({}) VALUES ({})".format(
-        _quote(connection, model._meta.db_table),
-        ", ".join(_quote(connection, field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
+    columns = ", ".join(_quote(connection, field.column) for field in _insert_fields(model))
+    return f"INSERT INTO {_quote(connection, model._meta.db_table)} ({columns}) VALUES "
+
+
+def _row_placeholders(model) -> str:
+    return "(" + ", ".join(["%s"] * len(_insert_fields(model))) + ")"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(model, alias, vendor) -> str:
+    return _insert_head(model, alias, vendor) + _row_placeholders(model)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_absent_sql(model, unique_attname, rows, alias, vendor) -> str:
+    connection = connections[alias]
+    unique = quoted_columns(model, vendor)[unique_attname]
+    values = ", ".join([_row_placeholders(model)] * rows)
+    pk = _quote(connection, model._meta.pk.column)
+    return f"{_insert_head(model, alias, vendor)}{values} ON CONFLICT ({unique}) DO NOTHING RETURNING {pk}, {unique}"
 
 
 @functools.lru_cache(maxsize=64)

@@ -19,9 +19,8 @@ from django.utils import timezone
 
 from . import batching, host, leases, scheduling
 from .conf import app_settings
-from .exceptions import NotMonitorable
 from .models import MonitoredOrder
-from .monitoring import start_monitoring
+from .monitoring import start_monitoring_many
 
 logger = logging.getLogger(__name__)
 
@@ -75,17 +74,20 @@ def run_sweep(*, limit: int | None = None, dry_run: bool = False, now: dt.dateti
     limit = int(limit or app_settings.SWEEP_BATCH_SIZE)
     report = SweepReport(dry_run=dry_run)
 
-    for order in unwatched_dispatched_orders(now)[:limit]:
-        if dry_run:
-            report.discovered.append(order.pk)
-            continue
-        try:
-            start_monitoring(order)
-        except NotMonitorable as err:  # e.g. no provider for it: say so, keep sweeping
-            logger.warning("Sweep cannot follow order %s: %s", order.pk, err)
-        else:
-            report.discovered.append(order.pk)
-            logger.warning("Sweep found order %s dispatched but not monitored; now following it", order.pk)
+    unwatched = list(unwatched_dispatched_orders(now)[:limit])
+    if dry_run:
+        report.discovered = [order.pk for order in unwatched]
+    elif unwatched:
+        started, refused = start_monitoring_many(unwatched)
+        for order_pk, reason in refused.items():  # e.g. no provider for it: say so, keep sweeping
+            logger.warning("Sweep cannot follow order %s: %s", order_pk, reason)
+        report.discovered = [entry.order_id for entry in started]
+        if started:
+            logger.warning(
+                "Sweep found %d dispatched orders nobody followed; now following them: %s",
+                len(started),
+                ", ".join(str(pk) for pk in report.discovered[:20]) + (" ..." if len(started) > 20 else ""),
+            )
 
     spacing = dt.timedelta(seconds=float(app_settings.SWEEP_SPACING))
     with transaction.atomic():

@@ -85,6 +85,33 @@ def test_sweep_query_count_does_not_grow_with_orders(clock, queue, make_order, d
     assert len(report.enqueued) == 30
 
 
+def test_discovery_query_count_does_not_grow_with_orders(clock, queue, make_order):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def discover(count):
+        orders = [dispatch_with_update(make_order) for _ in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            report = run_sweep()
+        assert sorted(report.discovered) == sorted(order.pk for order in orders)
+        return [query["sql"].split(" ", 1)[0] for query in captured.captured_queries]
+
+    # Find the orders, insert all their ledger rows in one statement, then look for due ones.
+    few, many = discover(3), discover(40)
+    assert few == many and few.count("INSERT") == 1 and len(few) <= 6
+    # Each got its first check, after commit.
+    assert queue.huey.scheduled_count() == 43
+
+
+def test_discovery_skips_an_order_it_cannot_follow_and_follows_the_rest(clock, queue, make_order, settings, caplog):
+    settings.ORDER_MONITOR_DEFAULT_PROVIDER = None
+    without_provider = dispatch_with_update(make_order)
+    with_provider = dispatch_with_update(make_order, provider_id="memory")
+    report = run_sweep()
+    assert report.discovered == [with_provider.pk]
+    assert f"Sweep cannot follow order {without_provider.pk}: no provider" in caplog.text
+
+
 @pytest.mark.parametrize(
     "interval, minute, due",
     [(300, 0, True), (300, 5, True), (300, 7, False), (60, 7, True), (600, 50, True), (600, 55, False)],
