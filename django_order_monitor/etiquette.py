@@ -72,20 +72,27 @@ return slot - now
 
 
 class _RedisBackend:
-    def __init__(self, client: Any) -> None:
+    """Limits shared by every process using the same Redis and the same ``scope``.
+
+    The scope is the shop's Huey name: its consumers share one budget per
+    provider, and two shops on one Redis database keep separate budgets.
+    """
+
+    def __init__(self, client: Any, scope: str) -> None:
         self.client = client
+        self.prefix = f"order_monitor:{scope}:"
         self.acquire_script = client.register_script(_ACQUIRE)
         self.reserve_script = client.register_script(_RESERVE)
 
     def try_acquire(self, provider: str, limit: int, token: str) -> bool:
-        key = f"order_monitor:{provider}:inflight"
+        key = f"{self.prefix}{provider}:inflight"
         return bool(self.acquire_script(keys=[key], args=[SLOT_TTL_SECONDS * 1000, limit, token]))
 
     def release(self, provider: str, token: str) -> None:
-        self.client.zrem(f"order_monitor:{provider}:inflight", token)
+        self.client.zrem(f"{self.prefix}{provider}:inflight", token)
 
     def reserve(self, provider: str, interval: float) -> float:
-        return int(self.reserve_script(keys=[f"order_monitor:{provider}:next"], args=[int(interval * 1000)])) / 1000
+        return int(self.reserve_script(keys=[f"{self.prefix}{provider}:next"], args=[int(interval * 1000)])) / 1000
 
 
 class _LocalBackend:
@@ -133,16 +140,16 @@ def reset_backend() -> None:
 
 
 def _make_backend() -> _RedisBackend | _LocalBackend:
+    from huey.contrib.djhuey import HUEY
+
     url = app_settings.REDIS_URL
     if url:
         import redis
 
-        return _RedisBackend(redis.Redis.from_url(url))
-    from huey.contrib.djhuey import HUEY
-
+        return _RedisBackend(redis.Redis.from_url(url), HUEY.name)
     connection = getattr(HUEY.storage, "conn", None)
     if connection is not None and hasattr(connection, "register_script"):
-        return _RedisBackend(connection)
+        return _RedisBackend(connection, HUEY.name)
     return _LocalBackend()
 
 

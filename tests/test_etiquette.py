@@ -88,7 +88,7 @@ def test_limits_are_shared_by_consumers_through_redis(limits):
     limits(max_concurrent=1)
     assert isinstance(etiquette.backend(), etiquette._RedisBackend)
     url = django_settings.REDIS_URL
-    backends = [etiquette._RedisBackend(redis.Redis.from_url(url)) for _ in range(2)]
+    backends = [etiquette._RedisBackend(redis.Redis.from_url(url), "shop") for _ in range(2)]
     spans, lock = [], threading.Lock()
 
     def consumer(backend, token_prefix):
@@ -109,3 +109,17 @@ def test_limits_are_shared_by_consumers_through_redis(limits):
         thread.join()
     assert len(spans) == 10
     assert max_overlap(spans) == 1
+
+
+@pytest.mark.services
+def test_two_shops_on_one_redis_keep_separate_budgets(limits):
+    """Keys are scoped by the shop's Huey name: another shop's calls take none of our slots."""
+    import redis
+
+    url = django_settings.REDIS_URL
+    ours, theirs = (etiquette._RedisBackend(redis.Redis.from_url(url), name) for name in ("shop-a", "shop-b"))
+    assert theirs.try_acquire("znet", 1, "their-call")
+    assert ours.try_acquire("znet", 1, "our-call")  # their slot is not ours
+    assert not ours.try_acquire("znet", 1, "our-second-call")
+    ours.release("znet", "our-call")
+    theirs.release("znet", "their-call")
