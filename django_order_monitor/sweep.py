@@ -53,12 +53,13 @@ def unwatched_dispatched_orders(now: dt.datetime | None = None):
     return queryset
 
 
-def due_for_sweep(now: dt.datetime | None = None):
-    """Active, unleased orders the sweep must enqueue, oldest due first."""
+def due_for_sweep(now: dt.datetime | None = None, provider: str | None = None):
+    """Active, unleased orders the sweep must enqueue (of ``provider`` only, if given), oldest due first."""
     now = now or timezone.now()
     lost_before = now - dt.timedelta(seconds=float(app_settings.LOST_TASK_GRACE))
+    queryset = MonitoredOrder.objects.active() if provider is None else MonitoredOrder.objects.active().filter(provider=provider)
     return (
-        MonitoredOrder.objects.active()
+        queryset
         .filter(leases.free(now))
         .filter(
             Q(next_check_by=MonitoredOrder.Driver.SWEEP, next_check_at__lte=now)
@@ -68,13 +69,20 @@ def due_for_sweep(now: dt.datetime | None = None):
     )
 
 
-def run_sweep(*, limit: int | None = None, dry_run: bool = False, now: dt.datetime | None = None) -> SweepReport:
-    """Discover unwatched orders and enqueue due checks (at most ``limit`` of each)."""
+def run_sweep(
+    *, limit: int | None = None, dry_run: bool = False, now: dt.datetime | None = None, provider: str | None = None
+) -> SweepReport:
+    """Discover unwatched orders and enqueue due checks (at most ``limit`` of each).
+
+    With ``provider``, only that provider's due checks are enqueued and
+    discovery is left to the periodic sweep (an operator's catch-up after the
+    provider's outage, say).
+    """
     now = now or timezone.now()
     limit = int(limit or app_settings.SWEEP_BATCH_SIZE)
     report = SweepReport(dry_run=dry_run)
 
-    unwatched = list(unwatched_dispatched_orders(now)[:limit])
+    unwatched = list(unwatched_dispatched_orders(now)[:limit]) if provider is None else []
     if dry_run:
         report.discovered = [order.pk for order in unwatched]
     elif unwatched:
@@ -91,7 +99,7 @@ def run_sweep(*, limit: int | None = None, dry_run: bool = False, now: dt.dateti
 
     spacing = dt.timedelta(seconds=float(app_settings.SWEEP_SPACING))
     with transaction.atomic():
-        due = due_for_sweep(now)
+        due = due_for_sweep(now, provider)
         if connection.features.has_select_for_update_skip_locked:
             # Two sweeps at once (a second consumer without -n) split the work.
             due = due.select_for_update(skip_locked=True, of=("self",))

@@ -223,6 +223,21 @@ def test_sweep_limit_and_json(sweep_work):
         run("order_monitor_sweep", "--limit", "0")
 
 
+def test_sweep_of_one_provider_enqueues_only_its_checks(sweep_work, settings):
+    settings.ORDER_MONITOR_PROVIDERS = {**settings.ORDER_MONITOR_PROVIDERS, "other": {
+        "ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider"}}
+    assert run("order_monitor_sweep", "--provider", "other") == (
+        "Nothing to do: no unfollowed dispatched orders, no checks due.\n"
+    )
+    assert run("order_monitor_sweep", "--provider", "memory") == (
+        f"Enqueued 1 due check (monitored orders {sweep_work.pk})\n"
+    )
+    assert not MonitoredOrder.objects.filter(order_id=A).exists()  # discovery waits for the full sweep
+    with pytest.raises(CommandError) as error:
+        run("order_monitor_sweep", "--provider", "znet")
+    assert str(error.value) == "Unknown provider 'znet'; ORDER_MONITOR_PROVIDERS has: memory, other."
+
+
 def test_sweep_refuses_to_run_while_disabled(sweep_work, settings):
     settings.ORDER_MONITOR_ENABLED = False
     with pytest.raises(CommandError) as error:

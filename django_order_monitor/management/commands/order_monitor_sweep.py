@@ -17,6 +17,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--limit", type=int, help="At most this many orders of each kind (default: ORDER_MONITOR_SWEEP_BATCH_SIZE)."
         )
+        parser.add_argument(
+            "--provider",
+            help="Only this provider's due checks (discovery is left to the periodic sweep).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args, **options):
@@ -27,7 +31,11 @@ class Command(BaseCommand):
             raise CommandError(
                 "Monitoring is disabled (ORDER_MONITOR_ENABLED = False); use --dry-run to see what a sweep would do."
             )
-        report = sweep.run_sweep(limit=limit, dry_run=dry_run)
+        provider = options["provider"]
+        if provider is not None and provider not in (app_settings.PROVIDERS or {}):
+            known = ", ".join(sorted(app_settings.PROVIDERS or {})) or "none"
+            raise CommandError(f"Unknown provider {provider!r}; ORDER_MONITOR_PROVIDERS has: {known}.")
+        report = sweep.run_sweep(limit=limit, dry_run=dry_run, provider=provider)
         if options["json"]:
             data = {
                 "dry_run": dry_run,
