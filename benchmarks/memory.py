@@ -89,7 +89,8 @@ def main() -> None:
     growth = end[1] - half[1]
     per_thousand = growth * 1024 / (second_half_checks / 1000) if second_half_checks else 0.0
     text = stack.table(
-        f"Memory: one consumer kept at {orders:,} followed orders for {seconds} s at time_scale {scale:g} "
+        f"Memory: one consumer, {orders:,} orders at the start and up to {args.arrivals:g} new a second, "
+        f"for {seconds} s at time_scale {scale:g} "
         f"(= {seconds * scale / 3600:.1f} provider hours), consumer exit {code}",
         ["sample", "RSS MB", "checks done", "followed", "orders so far"], rows_out,
     )

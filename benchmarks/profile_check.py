@@ -2,9 +2,11 @@
 
 The fake znet runs in its own process (so its CPU is not counted); PostgreSQL,
 Redis and the real adapter are used as in production. Prints the process CPU
-per check, the SQL statements per check and the top functions by own time.
+per check, the SQL statements per check and the top functions by own time;
+with ``--memory``, what the Python heap grew by while the checks ran instead
+(``tracemalloc``, by line).
 
-    python -m benchmarks.profile_check [--checks 2000] [--top 30]
+    python -m benchmarks.profile_check [--checks 2000] [--top 30] [--memory]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import datetime as dt
 import pstats
 import subprocess
 import time
+import tracemalloc
 
 from benchmarks import stack
 
@@ -33,6 +36,7 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=2000)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--callers", default="", help="also print who calls functions matching this")
+    parser.add_argument("--memory", action="store_true", help="trace the heap's growth instead of profiling")
     args = parser.parse_args()
     fake, url = _start_fake()
     try:
@@ -61,6 +65,9 @@ def main() -> None:
             check_order.call_local(pk)
         with CaptureQueriesContext(connection) as queries:
             check_order.call_local(ids[50])
+        if args.memory:
+            _trace_growth(check_order, ids[51:], args.top)
+            return
         half = (len(ids) - 51) // 2
         measured, profiled = ids[51:51 + half], ids[51 + half:]
         cpu, wall = time.process_time(), time.perf_counter()
@@ -90,6 +97,30 @@ def main() -> None:
     finally:
         fake.terminate()
         fake.wait()
+
+
+def _trace_growth(check_order, ids: list[int], top: int) -> None:
+    """Check each order twice (the second round: the skip path), then show what stayed on the heap."""
+    import gc
+
+    half = len(ids) // 2
+    for pk in ids[:half]:  # settle caches, pools and connections first
+        check_order.call_local(pk)
+    gc.collect()
+    tracemalloc.start(5)
+    before = tracemalloc.take_snapshot()
+    for pk in ids[half:]:
+        check_order.call_local(pk)
+    for pk in ids:
+        check_order.call_local(pk)
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    stats = after.compare_to(before, "lineno")
+    grown = sum(stat.size_diff for stat in stats)
+    print(f"heap after {len(ids) - half} checks and {len(ids)} not-due tasks: {grown / 1024:+.1f} KB "
+          f"({grown / (len(ids) - half + len(ids)):+.1f} bytes per task)")
+    for stat in stats[:top]:
+        print("   ", stat)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,14 @@
     python -m benchmarks [--quick] [--only sim,detection,...]
 
 Sections: throughput, hook, sweep, detection (real stack + simulation), batch, memory.
+``benchmarks/results/latest.txt`` always holds the latest result of every
+section, so re-running some sections (``--only``) updates just those.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -32,6 +35,19 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {memory} GB RAM, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
+def _summary(timings: dict) -> str:
+    """Every section's latest result, with when, how and on what machine it ran."""
+    texts = ["django-order-monitor benchmarks: the latest result of each section (python -m benchmarks)"]
+    for name in SECTIONS:
+        run = timings.get(name)
+        result = stack.RESULTS / f"{name if name != 'sweep' else 'sweep_scale'}.txt"
+        if run is None:
+            continue
+        body = result.read_text() if result.exists() and not run["exit"] else f"FAILED (exit {run['exit']})\n"
+        texts.append(f"\n== {name} ({run['mode']} run, {run['seconds']} s, {run['finished']}; {run['machine']}) ==\n{body}")
+    return "\n".join(texts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (about 5 minutes)")
@@ -41,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     env = stack.consumer_env()
     header = f"django-order-monitor benchmarks ({'quick' if args.quick else 'full'}) on {machine()}"
     print(header, flush=True)
-    texts, failed = [header], []
+    timings_path = stack.RESULTS / "timings.json"
+    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    failed = []
     for name in chosen:
         started = time.monotonic()
         print(f"\n== {name} ==", flush=True)
@@ -50,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"({name}: {took:.0f} s, exit {code})", flush=True)
         if code:
             failed.append(name)
-        result = stack.RESULTS / f"{name if name != 'sweep' else 'sweep_scale'}.txt"
-        texts.append(f"\n== {name} ({took:.0f} s) ==\n" + (result.read_text() if result.exists() and not code else f"FAILED (exit {code})"))
-    (stack.RESULTS / "latest.txt").write_text("\n".join(texts) + "\n")
+        timings[name] = {"seconds": round(took), "exit": code, "mode": "quick" if args.quick else "full",
+                         "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine()}
+        timings_path.write_text(json.dumps(timings, indent=1))
+    (stack.RESULTS / "latest.txt").write_text(_summary(timings))
     if failed:
         print("failed sections:", ", ".join(failed))
     return 1 if failed else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -67,6 +68,9 @@ class Consumer:
             args = [PYTHON, "-m", "benchmarks.consumer", "--workers", str(workers), "--tick", str(tick)]
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        # A section that dies half-way must not leave its consumer running: it would
+        # take the next section's tasks (its own session, so it outlives us otherwise).
+        atexit.register(self.stop)
 
     @property
     def pid(self) -> int:
@@ -79,6 +83,7 @@ class Consumer:
         return rss_mb(self.pid)
 
     def stop(self, timeout: float = 20) -> int:
+        atexit.unregister(self.stop)
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
             try:
