@@ -1,4 +1,4 @@
-"""Hand-written SQL for the one-row statements every check runs.
+"""Hand-written SQL for the statements every check, hook and sweep runs.
 
 A check is a handful of single-row statements. Building each of them with the
 ORM's query compiler cost more CPU than the rest of the check together
