@@ -159,9 +159,11 @@ def _field(model: type[Model], attname: str) -> Field:
 
 @functools.lru_cache(maxsize=64)
 def quoted_columns(model: type[Model], vendor: str) -> dict[str, str]:
-    """Attribute name -> quoted column name, for conditions written by callers."""
+    """Attribute name (or field name: ``tenant`` as well as ``tenant_id``) -> quoted column name."""
     quote = connections[router.db_for_write(model)].ops.quote_name
-    return {field.attname: quote(field.column) for field in model._meta.concrete_fields}
+    columns = {field.name: quote(field.column) for field in model._meta.concrete_fields}
+    columns.update({field.attname: quote(field.column) for field in model._meta.concrete_fields})
+    return columns
 
 
 # -- statement texts, cached ---------------------------------------------------------
