@@ -5,13 +5,12 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from django_order_monitor.testing import ChildProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -53,28 +52,22 @@ def consumer_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class Consumer:
+class Consumer(ChildProcess):
     """A consumer process: ``run_huey`` itself, or the same Huey consumer with a compressed
     scheduler tick (``tick`` seconds, see benchmarks/consumer.py)."""
 
     def __init__(self, env: dict[str, str], name: str, workers: int, *, tick: float | None = None, periodic: bool = False):
         RESULTS.mkdir(exist_ok=True)
-        self.log_path = RESULTS / f"{name}.log"
         if tick is None:
             args = [PYTHON, "-m", "django", "run_huey", "-w", str(workers), "-k", "thread", "-f"]
             if not periodic:
                 args.append("-n")
         else:
             args = [PYTHON, "-m", "benchmarks.consumer", "--workers", str(workers), "--tick", str(tick)]
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        super().__init__(args, env, RESULTS / f"{name}.log", cwd=ROOT)
         # A section that dies half-way must not leave its consumer running: it would
         # take the next section's tasks (its own session, so it outlives us otherwise).
         atexit.register(self.stop)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
@@ -82,20 +75,9 @@ class Consumer:
     def rss_mb(self) -> float:
         return rss_mb(self.pid)
 
-    def stop(self, timeout: float = 20) -> int:
+    def stop(self, *args, **kwargs) -> int:
         atexit.unregister(self.stop)
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._log.close()
-        return self.process.returncode
-
-    def log_tail(self, chars: int = 2000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
+        return super().stop(*args, **kwargs)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -109,16 +91,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def median(values):

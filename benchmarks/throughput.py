@@ -14,6 +14,7 @@ import json
 import time
 
 from benchmarks import stack
+from django_order_monitor.testing import wait_until
 
 
 def _prepare(fake, count: int) -> list[int]:
@@ -47,7 +48,7 @@ def run_checks(consumer, fake, count: int) -> dict:
     cpu = consumer.cpu()
     for pk in ids:
         check_order(pk)
-    stack.wait_for(lambda: StatusCheck.objects.count() >= count, timeout=300, interval=0.1)
+    wait_until(lambda: StatusCheck.objects.count() >= count, timeout=300, interval=0.1)
     time.sleep(0.2)
     cpu = consumer.cpu() - cpu
     if not StatusCheck.objects.exists():
@@ -71,7 +72,7 @@ def run_noop(consumer, count: int, name: str) -> dict:
     for number in range(count):
         task(number)
     # The queue is empty when the last task was taken; give it a moment to run.
-    stack.wait_for(lambda: HUEY.pending_count() == 0, timeout=120, interval=0.05)
+    wait_until(lambda: HUEY.pending_count() == 0, timeout=120, interval=0.05)
     seconds = time.monotonic() - started
     time.sleep(0.3)
     cpu = consumer.cpu() - cpu

@@ -4,12 +4,21 @@
 the way ``run_huey`` would: it runs queued tasks and, as a clock is moved
 forward, the delayed ones when they fall due. Huey's immediate mode cannot do
 this: its delayed tasks never run.
+
+``ChildProcess`` and ``wait_until`` are for integration tests that start real
+processes (``run_huey`` consumers, a fake provider) and wait for their effects.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from django.utils import timezone
 
@@ -69,3 +78,65 @@ class QueueRunner:
     def _huey_now(self) -> dt.datetime:
         now = timezone.now()
         return now.astimezone(dt.timezone.utc).replace(tzinfo=None) if self.huey.utc else now
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.2) -> Any:
+    """Call ``predicate`` until it returns something true or ``timeout`` seconds pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+class ChildProcess:
+    """A child process in its own process group, its output in a log file.
+
+    ``stop()`` sends SIGINT to the whole group (``run_huey`` then lets running
+    tasks finish) and SIGKILLs it if it has not exited within ``timeout``.
+    """
+
+    def __init__(self, command: Sequence[str], env: dict[str, str], log_path: Path, *, cwd: Path | None = None) -> None:
+        self.log_path = Path(log_path)
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            list(command), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for_line(self, needle: str, timeout: float) -> str:
+        """The first output line containing ``needle``; AssertionError (with the log) if none comes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.log().splitlines():
+                if needle in line:
+                    return line
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"no {needle!r} in the output of {self.process.args}:\n{self.log()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 20) -> int:
+        """Signal the group and reap it (SIGKILL after ``timeout``); returns the exit status."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL: what an OOM killer or a power cut does; tasks the process held are lost."""
+        self.stop(signal.SIGKILL)

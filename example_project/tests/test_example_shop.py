@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from django_order_monitor.testing import ChildProcess
+
 __all__ = [
     "shop",
     "test_demo_interrupted_leaves_nothing_running",
@@ -150,48 +152,6 @@ def forget_queue(huey_name: str) -> None:
 # -- processes ------------------------------------------------------------------------------------
 
 
-class Process:
-    """A child in its own process group, logging to a file; stopped and reaped by the test."""
-
-    def __init__(self, command: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = open(log_path, "wb")
-        self.process = subprocess.Popen(
-            command,
-            cwd=EXAMPLE,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_for(self, needle: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.log().splitlines():
-                if needle in line:
-                    return line
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"no {needle!r} in the output of {self.process.args}:\n{self.log()[-3000:]}")
-
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 20) -> int:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._log.close()
-        return self.process.returncode
-
-
 def manage(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -272,24 +232,26 @@ def test_shop_follows_every_order_to_the_end(shop, tmp_path):
     # ... and the example's own migrations match its models (makemigrations --check).
     assert table_columns(env, check_migrations=True) == [*legacy, "provider_referans"]
 
-    fake = Process(
+    fake = ChildProcess(
         [
             sys.executable, "-m", "django_order_monitor.fake_znet", "--port", "0", "--seed", "7",
             "--time-scale", str(TIME_SCALE), "--fault-rate", "http_500=0.03,query_error=0.03",
         ],
         env,
         tmp_path / "fake.log",
+        cwd=EXAMPLE,
     )  # fmt: skip
     consumer = None
     try:
-        fake_url = fake.wait_for("listening on", timeout=15).split("listening on", 1)[1].split()[0]
+        fake_url = fake.wait_for_line("listening on", timeout=15).split("listening on", 1)[1].split()[0]
         env["SHOP_ZNET_URL"] = fake_url
-        consumer = Process(
+        consumer = ChildProcess(
             [sys.executable, "manage.py", "run_huey", "-w", "4", "-k", "thread", "-d", "0.05", "-m", "0.2"],
             env,
             tmp_path / "consumer.log",
+            cwd=EXAMPLE,
         )
-        consumer.wait_for("consumer started", timeout=30)
+        consumer.wait_for_line("consumer started", timeout=30)
 
         placed = manage(env, "shop_place_orders", "18", "--seed", "1", "--package", "pubg-uc-60").stdout
         assert "18 orders placed: 18 sent to znet" in placed

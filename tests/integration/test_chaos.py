@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from django_order_monitor.fake_znet import FakeZnetServer
 from django_order_monitor.models import MonitoredOrder, StatusCheck
-from tests.integration.consumers import Consumer, consumer_env, wait_for
+from django_order_monitor.testing import wait_until
+from tests.integration.consumers import Consumer, consumer_env
 from tests.settings_consumer import COMPRESSED_POLICY, znet_providers
 from tests.testapp.models import ProductOrder, TerminalEvent
 
@@ -98,7 +99,7 @@ def test_three_consumers_thousands_of_orders(settings, legacy_orders, tmp_path):
                 referans = f"C{number:08d}"
                 server.add_order(referans)
                 orders.append(ProductOrder.objects.create(external_status="sent", provider_referans=referans, sent_at=timezone.now()))
-            finished = wait_for(lambda: not MonitoredOrder.objects.active().exists(), timeout=180, interval=1)
+            finished = wait_until(lambda: not MonitoredOrder.objects.active().exists(), timeout=180, interval=1)
             elapsed = time.monotonic() - started
         finally:
             codes = [consumer.stop() for consumer in consumers]
@@ -139,7 +140,7 @@ def test_chaos_sigkills_and_a_flushed_redis(settings, legacy_orders, tmp_path):
                 consumers[victim] = Consumer(env, tmp_path, f"k{victim}-{round_number}", workers=4, periodic=True)
                 if round_number == 3:
                     flush_huey_keys()
-            finished = wait_for(lambda: not MonitoredOrder.objects.active().exists(), timeout=240, interval=1)
+            finished = wait_until(lambda: not MonitoredOrder.objects.active().exists(), timeout=240, interval=1)
             elapsed = time.monotonic() - started
         finally:
             for consumer in consumers:

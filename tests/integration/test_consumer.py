@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from django_order_monitor.fake_znet import FakeZnetServer
 from django_order_monitor.models import MonitoredOrder, StatusCheck
-from tests.integration.consumers import Consumer, consumer_env, wait_for
+from django_order_monitor.testing import wait_until
+from tests.integration.consumers import Consumer, consumer_env
 from tests.settings_consumer import COMPRESSED_POLICY, znet_providers
 from tests.testapp.models import ProductOrder, TerminalEvent
 
@@ -99,7 +100,7 @@ def test_hundreds_of_orders_end_as_the_provider_decided(fake_znet, legacy_orders
     sampler.start()
     try:
         orders = dispatch(fake_znet, ORDERS)
-        finished = wait_for(lambda: not MonitoredOrder.objects.active().exists(), timeout=120, interval=1)
+        finished = wait_until(lambda: not MonitoredOrder.objects.active().exists(), timeout=120, interval=1)
     finally:
         codes = [consumer.stop() for consumer in consumers]
         sampler.stopping.set()
