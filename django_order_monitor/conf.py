@@ -89,6 +89,13 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_RESOLVER": None,
     # Dotted path to callable(transition) run inside the terminal transaction (refunds).
     "TERMINAL_CALLBACK": None,
+    # Dotted path to the shop's own status-change service, callable(transition): when set, it
+    # performs the internal status change itself (refund, approval date...) inside the terminal
+    # transaction, seeing the order as it was before; the monitor writes only its own columns.
+    "TRANSITION_HANDLER": None,
+    # Dotted path to callable(late_completion) told of a completion the monitor could not apply
+    # (the order had timed out or the shop had ended it); it alone receives the PIN.
+    "LATE_COMPLETION_HANDLER": None,
 }
 
 

@@ -31,6 +31,11 @@ class Outcome(str, enum.Enum):
         return self in (Outcome.COMPLETED, Outcome.FAILED)
 
 
+def mask_pin(text: str, pin: str | None, mask: str = "***") -> str:
+    """``text`` with every occurrence of ``pin`` replaced by ``mask`` (for messages and raw replies)."""
+    return text.replace(pin, mask) if pin and text else text
+
+
 def clean_pin(pin: str | None) -> str | None:
     """Return the PIN, or ``None`` for an empty, blank or ``-`` placeholder."""
     if pin is None:
