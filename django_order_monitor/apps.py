@@ -12,7 +12,10 @@ class OrderMonitorConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            tasks,  # noqa: F401  (registers the Huey tasks and connects the scheduling port)
+        )
         from .conf import app_settings
         from .receivers import order_saved
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from . import breaker, transitions
 from .adapters.base import StatusResult
 from .conf import app_settings
-from .models import CallbackReceipt, MonitoredOrder, StatusCheck
+from .models import CallbackReceipt, MonitoredOrder
 from .statuses import classify
 
 SIGNATURE_HEADER = "X-Order-Monitor-Signature"
@@ -105,13 +105,6 @@ def handle(provider: str, timestamp: str, signature: str, body: bytes) -> Callba
             CallbackReceipt.objects.create(digest=digest, provider=provider)
     except IntegrityError:
         raise CallbackRejected(409, "replayed callback") from None
-    StatusCheck.objects.create(
-        monitored_order=entry,
-        result=result.outcome.value,
-        provider_status=result.provider_status,
-        message=result.message,
-        source="callback",
-    )
     breaker.record_success(provider)
     transition = transitions.apply_result(entry, result, source="callback")
     entry.refresh_from_db()

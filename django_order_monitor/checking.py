@@ -14,12 +14,13 @@ import random
 import socket
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 
-from . import breaker, etiquette, host, leases, policy, scheduling, sql, transitions
+from . import breaker, etiquette, gate, host, leases, policy, scheduling, sql, transitions
 from .adapters.base import Outcome, StatusResult
 from .conf import app_settings
 from .exceptions import ProviderError, UnknownProviderError
@@ -52,40 +53,89 @@ def check_order(monitored_order_id: int, *, force: bool = False, source: str = "
 
     Safe to call any number of times, from any number of workers: a call that
     cannot take the lease returns a report with ``ran=False`` and does nothing.
+    The next task-driven check is handed to the scheduling port.
     """
     now = timezone.now()
     entry = leases.claim(monitored_order_id, now=now, force=force)
     if entry is None:
         return CheckReport(monitored_order_id, ran=False, skipped_reason=why_skipped(monitored_order_id, now))
-    return check_claimed(entry, now, source)
+    report = check_claimed({entry.pk: entry}, now, source)[entry.pk]
+    scheduling.follow_up([report])
+    return report
 
 
-def check_claimed(entry: MonitoredOrder, now: dt.datetime, source: str) -> CheckReport:
-    """Check an order whose lease this worker holds (``entry`` as returned by ``leases.claim``)."""
-    token = entry.lease_token
+def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: str) -> dict[int, CheckReport]:
+    """The check pipeline, for orders whose leases this worker holds; one report per order.
+
+    A single order is a group of one. Orders the shop has ended stop; the rest
+    are asked about per provider (one ``fetch_statuses`` call for a batch
+    provider), each answer passes the gate and is applied. A paused or
+    rate-limited provider defers its orders. Any unexpected error is a failed
+    check of the orders it hit. Every lease is released. Nothing is scheduled:
+    the reports say what is due next.
+    """
+    reports: dict[int, CheckReport] = {}
+    pending = dict(claimed)
     try:
-        return _check_claimed(entry, token, now, source)
-    except Exception:
-        # Unexpected (database, a shop callback): free the order for a later
-        # retry instead of leaving it leased, then let the task log it.
-        leases.release(entry.pk, token, last_error="internal error; see the consumer's log")
-        raise
+        _drop_ended(pending, reports)
+        next_policy = policy.get_policy()
+        for provider, group in _by_provider(pending.values()).items():
+            deferred_to, reason = _deferral(provider, now)
+            if deferred_to is None:
+                try:
+                    answers = _ask(provider, group, source)
+                except etiquette.RateLimited as err:
+                    deferred_to, reason = now + _rate_limited_wait(), str(err)
+            if deferred_to is not None:
+                for entry in group:
+                    reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, deferred_to, reason)
+                continue
+            for entry in group:
+                result, error = answers[entry.pk]
+                token = pending.pop(entry.pk).lease_token
+                try:
+                    reports[entry.pk] = apply_answer(entry, token, now, result, error, source, next_policy)
+                except Exception as err:
+                    reports[entry.pk] = failed_unexpectedly(entry, token, now, err, source)
+    except Exception as err:
+        for entry in list(pending.values()):
+            reports[entry.pk] = failed_unexpectedly(entry, pending.pop(entry.pk).lease_token, now, err, source)
+    return reports
 
 
-def _check_claimed(entry: MonitoredOrder, token: str, now: dt.datetime, source: str) -> CheckReport:
-    reason = stop_reason(host.statuses(entry.order_id))
-    if reason:
-        stop_monitoring(entry, reason)
-        return CheckReport(entry.pk, ran=False, skipped_reason=reason, state=MonitoredOrder.State.STOPPED)
+def _drop_ended(pending: dict[int, MonitoredOrder], reports: dict[int, CheckReport]) -> None:
+    """Stop following (and drop from ``pending``) the orders the shop has ended or deleted."""
+    entries = list(pending.values())
+    if len(entries) == 1:
+        order_statuses = {entries[0].order_id: host.statuses(entries[0].order_id)}
+    else:
+        order_statuses = host.statuses_bulk([entry.order_id for entry in entries])
+    for entry in entries:
+        reason = stop_reason(order_statuses.get(entry.order_id))
+        if reason:
+            stop_monitoring(entry, reason)
+            pending.pop(entry.pk)
+            reports[entry.pk] = CheckReport(entry.pk, ran=False, skipped_reason=reason, state=MonitoredOrder.State.STOPPED)
 
-    paused = breaker.paused_until(entry.provider, now)
-    if paused is not None:
-        return defer(entry, token, paused_retry_at(paused), f"provider {entry.provider} paused until {paused.isoformat()}")
-    try:
-        result, error = _ask_provider(entry, source)
-    except etiquette.RateLimited as err:
-        return defer(entry, token, now + dt.timedelta(seconds=random.uniform(1, 5)), str(err))
-    return apply_answer(entry, token, now, result, error, source)
+
+def _by_provider(entries) -> dict[str, list[MonitoredOrder]]:
+    groups: dict[str, list[MonitoredOrder]] = {}
+    for entry in entries:
+        groups.setdefault(entry.provider, []).append(entry)
+    return groups
+
+
+def _deferral(provider: str, now: dt.datetime) -> tuple[dt.datetime | None, str]:
+    """When to check instead, and why, if the provider's breaker has paused it."""
+    paused = breaker.paused_until(provider, now)
+    if paused is None:
+        return None, ""
+    return paused_retry_at(paused), f"provider {provider} paused until {paused.isoformat()}"
+
+
+def _rate_limited_wait() -> dt.timedelta:
+    # A few seconds, spread, so the deferred checks do not all come back at once.
+    return dt.timedelta(seconds=random.uniform(1, 5))
 
 
 def stop_reason(order_statuses: dict[str, Any] | None) -> str:
@@ -96,7 +146,7 @@ def stop_reason(order_statuses: dict[str, Any] | None) -> str:
     if order_statuses is None:
         return "the order no longer exists"
     if _ended_elsewhere(order_statuses):
-        return "the order ended outside the monitor"
+        return transitions.ENDED_OUTSIDE
     return ""
 
 
@@ -114,15 +164,17 @@ def apply_answer(
     error: str,
     source: str,
     next_policy: policy.Policy | None = None,
+    outcome: str = "",
 ) -> CheckReport:
-    """After the provider was asked: finish, sync or record the failure, plan the next check.
+    """After the provider was asked: finish, sync or record the failure, and plan the next check.
 
-    Shared by single checks and batch checks; ``result`` is None after a
-    transport failure (``error`` says which). Releases the lease.
+    ``result`` has passed the gate; it is None after a failed call (``error``
+    says which, ``outcome`` overrides the recorded ``transport_error``).
+    Releases the lease.
     """
     next_policy = next_policy or policy.get_policy()
     if result is not None and result.outcome.is_terminal:
-        transitions.finish(entry, result.outcome.value, result=result, source=source)
+        transitions.finish(entry, result.outcome.value, result=result, source=source, now=now)
         return _report(entry, result=result)
 
     answered = result is not None and result.outcome is Outcome.PROCESSING
@@ -141,32 +193,32 @@ def apply_answer(
         streak = entry.error_streak + 1
         nxt = next_policy.after_error(streak, entry.attempts, entry.deadline_at, now)
         changes = {"error_streak": streak, "errors": entry.errors + 1, "last_error": error[:500]}
-        logger.warning(
-            "Status query failed for order %s (provider=%s referans=%s, %s in a row): %s",
-            entry.order_id,
-            entry.provider,
-            entry.referans,
-            streak,
-            error,
-        )
+        if outcome != StatusCheck.Result.INTERNAL_ERROR:
+            logger.warning(
+                "Status query failed for order %s (provider=%s referans=%s, %s in a row): %s",
+                entry.order_id,
+                entry.provider,
+                entry.referans,
+                streak,
+                error,
+            )
     if result is not None:
         changes.update(last_provider_status=result.provider_status[:50], last_message=result.message[:500])
+    last_outcome = result.outcome.value if result is not None else (outcome or StatusCheck.Result.TRANSPORT_ERROR)
     leases.release(
         entry.pk,
         token,
         next_check_at=nxt.at,
         next_check_by=nxt.by,
         last_checked_at=now,
-        last_outcome=result.outcome.value if result is not None else StatusCheck.Result.TRANSPORT_ERROR,
+        last_outcome=last_outcome,
         **changes,
     )
-    if nxt.by == MonitoredOrder.Driver.TASK:
-        scheduling.enqueue_check(entry.pk, nxt.at)
     # Built from what we just wrote: no re-read of the row on the hot path.
     return CheckReport(
         monitored_order_id=entry.pk,
         ran=True,
-        result=result.outcome.value if result is not None else "transport_error",
+        result=last_outcome,
         provider_status=result.provider_status if result is not None else "",
         message=result.message if result is not None else error,
         state=MonitoredOrder.State.WATCHING,
@@ -175,11 +227,46 @@ def apply_answer(
     )
 
 
+def failed_unexpectedly(entry: MonitoredOrder, token: str, now: dt.datetime, err: BaseException, source: str) -> CheckReport:
+    """Count an unexpected error (database, a shop callback, a bad setting) as a failed check.
+
+    The order gets a history row, its error streak and backoff, and the
+    deadline still ends it: it never loops unnoticed. Logged once per streak,
+    with the error's type and place only (a database error's text can quote a PIN).
+    """
+    where = _innermost_frame(err)
+    error = f"internal error: {type(err).__name__} at {where}; see the consumer's log"
+    if entry.last_outcome != StatusCheck.Result.INTERNAL_ERROR:
+        logger.error(
+            "Unexpected %s at %s while checking order %s (provider=%s referans=%s); counted as a failed check",
+            type(err).__name__,
+            where,
+            entry.order_id,
+            entry.provider,
+            entry.referans,
+        )
+    sql.insert(StatusCheck(
+        monitored_order=entry, checked_at=now, result=StatusCheck.Result.INTERNAL_ERROR, message=error[:500],
+        source=source, worker=_worker(),
+    ))
+    try:
+        return apply_answer(entry, token, now, None, error, source, outcome=StatusCheck.Result.INTERNAL_ERROR)
+    except Exception:
+        leases.release(entry.pk, token, last_error=error[:500])
+        raise
+
+
+def _innermost_frame(err: BaseException) -> str:
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return "unknown place"
+    frame = frames[-1]
+    return f"{os.path.basename(frame.filename)}:{frame.lineno}"
+
+
 def defer(entry: MonitoredOrder, token: str, at: dt.datetime, reason: str) -> CheckReport:
     """Put the check off without asking the provider and without using an attempt."""
     leases.release(entry.pk, token, next_check_at=at)
-    if entry.next_check_by == MonitoredOrder.Driver.TASK:
-        scheduling.enqueue_check(entry.pk, at)
     logger.info("Check of order %s deferred to %s: %s", entry.order_id, at.isoformat(), reason)
     return CheckReport(
         entry.pk,
@@ -191,20 +278,25 @@ def defer(entry: MonitoredOrder, token: str, at: dt.datetime, reason: str) -> Ch
     )
 
 
-def _ask_provider(entry: MonitoredOrder, source: str) -> tuple[StatusResult | None, str]:
-    """Ask the provider (within its etiquette) and record the call; returns (result, error).
+def _ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tuple[StatusResult | None, str]]:
+    """One provider call for ``group`` (within its etiquette); records one StatusCheck per order.
 
-    Raises :class:`etiquette.RateLimited` when no call slot frees up in time.
+    Returns, per ledger id, the answer as it passed the gate (None after a
+    failed call) and the error. Raises :class:`etiquette.RateLimited` when no
+    call slot frees up in time.
     """
-    result: StatusResult | None = None
+    answers: dict[str, StatusResult] = {}
     error = ""
     transport_failed = False
-    kind = StatusCheck.Result.TRANSPORT_ERROR
-    with etiquette.call_slot(entry.provider):
+    with etiquette.call_slot(provider):  # a batch call is one call for the provider's etiquette
         started = timezone.now()
         clock = time.perf_counter()
         try:
-            result = get_provider(entry.provider).fetch_status(entry.referans)
+            adapter = get_provider(provider)
+            if len(group) == 1:
+                answers = {group[0].referans: adapter.fetch_status(group[0].referans)}
+            else:
+                answers = dict(adapter.fetch_statuses([entry.referans for entry in group]))
         except UnknownProviderError as err:
             error = str(err)
         except ProviderError as err:
@@ -213,23 +305,43 @@ def _ask_provider(entry: MonitoredOrder, source: str) -> tuple[StatusResult | No
             transport_failed = True
         latency_ms = int((time.perf_counter() - clock) * 1000)
     if transport_failed:
-        breaker.record_failure(entry.provider, error)
-    elif result is not None:
-        breaker.record_success(entry.provider)
-        kind = result.outcome.value
-        if result.outcome is Outcome.QUERY_ERROR:
-            error = f"query error: {result.message or result.provider_status or 'no detail'}"
-    sql.insert(StatusCheck(
-        monitored_order=entry,
-        checked_at=started,
-        latency_ms=latency_ms,
-        result=kind,
-        provider_status=(result.provider_status if result else "")[:50],
-        message=(result.message if result and not error else error)[:500],
-        source=source,
-        worker=f"{_WORKER_PREFIX}:{threading.get_ident()}"[:100],
-    ))
-    return result, error
+        breaker.record_failure(provider, error)
+    elif answers:
+        breaker.record_success(provider)
+    outcomes: dict[int, tuple[StatusResult | None, str]] = {}
+    checks = []
+    worker = _worker()
+    for entry in group:
+        result = answers.get(entry.referans)
+        if result is None:
+            why = error or "query error: no answer for the order"
+            kind = StatusCheck.Result.TRANSPORT_ERROR if error else StatusCheck.Result.QUERY_ERROR
+        else:
+            result = gate.admit(result)
+            kind = result.outcome.value
+            why = ""
+            if result.outcome is Outcome.QUERY_ERROR:
+                why = f"query error: {result.message or result.provider_status or 'no detail'}"
+        outcomes[entry.pk] = (result, why)
+        checks.append(StatusCheck(
+            monitored_order=entry,
+            checked_at=started,
+            latency_ms=latency_ms,
+            result=kind,
+            provider_status=(result.provider_status if result else "")[:50],
+            message=(result.message if result is not None and not why else why)[:500],
+            source=source,
+            worker=worker,
+        ))
+    if len(checks) == 1:
+        sql.insert(checks[0])
+    else:
+        StatusCheck.objects.bulk_create(checks)  # one statement for the whole group
+    return outcomes
+
+
+def _worker() -> str:
+    return f"{_WORKER_PREFIX}:{threading.get_ident()}"[:100]
 
 
 def _past_final_grace(entry: MonitoredOrder, now: dt.datetime) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Model, Q
+from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from . import sql
@@ -43,6 +43,18 @@ def _has_field(model: type[Model], attname: str) -> bool:
     except FieldDoesNotExist:
         return False
     return True
+
+
+def pin_max_length() -> int | None:
+    """The ``max_length`` of the shop's PIN column (None: unbounded or no PIN role)."""
+    model = get_order_model()
+    attname = resolve_fields(model).get("pin")
+    return _max_length(model, attname) if attname else None
+
+
+@functools.lru_cache(maxsize=64)
+def _max_length(model: type[Model], attname: str) -> int | None:
+    return getattr(model._meta.get_field(attname), "max_length", None)
 
 
 def base_queryset():
@@ -106,6 +118,25 @@ def write(order_pk: Any, values: Mapping[str, Any], *, only_if_external_in: Iter
         queryset = model._base_manager.filter(pk=order_pk)
         return (queryset.filter(status_in(external, words)) if words is not None else queryset).update(**updates)
     return sql.update(model, order_pk, updates, where_upper_in=(external, words) if words is not None else None)
+
+
+def hold_if_open(order_pk: Any, open_words: Iterable[str]) -> bool:
+    """Lock the order's row if the shop still waits for the provider; False if it ended.
+
+    Open: the external status is one of ``open_words`` (case-insensitive) and
+    the internal status is not one of the final values the monitor writes. The
+    compare-and-set is a no-op UPDATE (``SET external = external``), so it takes
+    the row lock until the caller's transaction ends and changes nothing the
+    shop's own code would see.
+    """
+    model = get_order_model()
+    fields = resolve_fields(model)
+    external = fields["external_status"]
+    queryset = model._base_manager.filter(pk=order_pk).filter(status_in(external, open_words))
+    final = [value for value in (app_settings.INTERNAL_STATUS_VALUES or {}).values() if value]
+    if "status" in fields and final:
+        queryset = queryset.exclude(**{f"{fields['status']}__in": final})
+    return bool(queryset.update(**{external: F(external)}))
 
 
 def status_in(field_attname: str, words: Iterable[str]) -> Q:

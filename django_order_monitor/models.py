@@ -91,6 +91,8 @@ class MonitoredOrder(models.Model):
 
     provider_completed_at = models.DateTimeField(_("provider answered terminal at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    #: When a completion arrived after the order had ended (see transitions.LateCompletion).
+    late_completed_at = models.DateTimeField(_("completed at the provider after it ended"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -128,6 +130,8 @@ class StatusCheck(models.Model):
         FAILED = "failed", _("failed")
         QUERY_ERROR = "query_error", _("query error")
         TRANSPORT_ERROR = "transport_error", _("transport error")
+        #: Something of ours failed during the check (database, a shop callback, a setting).
+        INTERNAL_ERROR = "internal_error", _("internal error")
 
     monitored_order = models.ForeignKey(
         MonitoredOrder, on_delete=models.CASCADE, related_name="checks", verbose_name=_("monitored order")

@@ -47,6 +47,9 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
     """
     if not isinstance(order, Model):
         order = host.base_queryset().get(pk=order)
+    if provider is not None and provider not in (app_settings.PROVIDERS or {}):
+        # A typo here would otherwise surface a day later as a timed-out (refunded) order.
+        raise NotMonitorable(f"Order {order.pk} cannot be monitored: provider {provider!r} is not in ORDER_MONITOR_PROVIDERS.")
     reason = why_not_monitorable(order)
     if reason and not (provider and reason.startswith("no provider")):
         existing = MonitoredOrder.objects.filter(order_id=order.pk).first()
@@ -57,7 +60,11 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
     # One atomic INSERT ... ON CONFLICT DO NOTHING: a repeated or concurrent start
     # keeps the row that is already there, and never a second chain.
     if not _insert_absent([candidate]):
-        return MonitoredOrder.objects.get(order_id=order.pk)
+        existing = MonitoredOrder.objects.get(order_id=order.pk)
+        refollowed = _follow_again(existing, candidate)
+        if refollowed is None:
+            return existing
+        candidate = refollowed
     _started(candidate)
     return candidate
 
@@ -77,14 +84,71 @@ def start_monitoring_many(orders) -> tuple[list[MonitoredOrder], dict[Any, str]]
         else:
             candidates.append(_new_entry(order))
     started = _insert_absent(candidates)
+    inserted = {entry.order_id for entry in started}
+    # Orders dispatched again (a new reference) after their last follow ended.
+    leftovers = [candidate for candidate in candidates if candidate.order_id not in inserted]
+    existing = MonitoredOrder.objects.in_bulk([c.order_id for c in leftovers], field_name="order_id") if leftovers else {}
+    started += [
+        refollowed
+        for candidate in leftovers
+        if candidate.order_id in existing and (refollowed := _follow_again(existing[candidate.order_id], candidate))
+    ]
     for entry in started:
         _started(entry)
     return started, refused
 
 
+def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> MonitoredOrder | None:
+    """Reuse an ended ledger row for an order dispatched again with a new reference.
+
+    Returns the row, now watching the new reference, or None when the order
+    is still followed or its reference did not change (never a second chain).
+    The check history stays with the row.
+    """
+    if existing.is_active or existing.referans == candidate.referans:
+        return None
+    values = {
+        "provider": candidate.provider,
+        "referans": candidate.referans,
+        "product": candidate.product,
+        "dispatched_at": candidate.dispatched_at,
+        "deadline_at": candidate.deadline_at,
+        "next_check_at": candidate.next_check_at,
+        "next_check_by": MonitoredOrder.Driver.TASK,
+        "state": MonitoredOrder.State.WATCHING,
+        "stop_reason": "",
+        "attempts": 0,
+        "error_streak": 0,
+        "lease_until": None,
+        "lease_token": "",
+        "last_outcome": "",
+        "last_provider_status": "",
+        "last_message": "",
+        "last_error": "",
+        "provider_completed_at": None,
+        "finished_at": None,
+        "late_completed_at": None,
+        "updated_at": timezone.now(),
+    }
+    # Compare-and-set on the ended row and its old reference: of two concurrent
+    # starts, one wins; the other sees the reference already changed.
+    won = (
+        MonitoredOrder.objects.filter(pk=existing.pk, referans=existing.referans)
+        .exclude(state__in=MonitoredOrder.ACTIVE_STATES)
+        .update(**values)
+    )
+    if not won:
+        return None
+    for name, value in values.items():
+        setattr(existing, name, value)
+    logger.info("Order %s was dispatched again (new reference); following it again", existing.order_id)
+    return existing
+
+
 def _new_entry(order: Model, provider: str | None = None) -> MonitoredOrder:
     now = timezone.now()
-    dispatched_at = host.aware(host.read(order, "dispatched_at")) or now
+    # A dispatch time in the future (a clock off, a typo) would put off every check: cap it at now.
+    dispatched_at = min(host.aware(host.read(order, "dispatched_at")) or now, now)
     provider_name = provider or resolve_provider_name(order)
     product = str(host.read(order, "product") or "").strip()[:100]
     return MonitoredOrder(
@@ -146,6 +210,8 @@ def restart_monitoring(entry: MonitoredOrder, *, now: dt.datetime | None = None)
     MonitoredOrder.objects.filter(pk=entry.pk).exclude(state__in=MonitoredOrder.TERMINAL_STATES).update(
         state=MonitoredOrder.State.WATCHING,
         stop_reason="",
+        lease_until=None,
+        lease_token="",
         attempts=0,
         error_streak=0,
         deadline_at=policy.deadline(now),
@@ -165,6 +231,10 @@ def stop_monitoring(entry: MonitoredOrder, reason: str) -> bool:
         state=MonitoredOrder.State.STOPPED,
         stop_reason=reason[:255],
         next_check_at=None,
+        # A check in flight keeps running but can no longer release, finish or
+        # block a restart: its lease token is gone with the lease.
+        lease_until=None,
+        lease_token="",
         finished_at=timezone.now(),
         updated_at=timezone.now(),
     )

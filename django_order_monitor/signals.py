@@ -17,3 +17,7 @@ order_failed = Signal()
 order_timed_out = Signal()
 #: The provider status written to the order changed (terminal or not).
 order_status_changed = Signal()
+#: A completion arrived for an order that had already ended (timed out, failed, or ended by
+#: the shop). Sent with ``late`` (a :class:`~django_order_monitor.transitions.LateCompletion`
+#: whose ``pin`` is None); the PIN goes only to ORDER_MONITOR_LATE_COMPLETION_HANDLER.
+order_late_completion = Signal()

@@ -33,7 +33,7 @@ class SweepReport:
 
 
 def unwatched_dispatched_orders(now: dt.datetime | None = None):
-    """Dispatched orders with a reference and no ledger row, oldest first.
+    """Dispatched orders with a reference that nobody follows, oldest first.
 
     Orders dispatched before the deadline window are left alone: on a shop
     with years of history, old 'pending' rows must not all time out at once.
@@ -43,7 +43,12 @@ def unwatched_dispatched_orders(now: dt.datetime | None = None):
     queryset = host.base_queryset().filter(host.status_in(fields["external_status"], app_settings.DISPATCHED_STATUSES))
     reference = fields["reference"]
     queryset = queryset.exclude(**{f"{reference}__isnull": True}).exclude(**{reference: ""})
-    queryset = queryset.filter(~Exists(MonitoredOrder.objects.filter(order_id=OuterRef("pk"))))
+    # Followed means: a ledger row that is still watching, or that ended for this
+    # same reference. An order dispatched again with a new reference is unwatched.
+    followed = MonitoredOrder.objects.filter(order_id=OuterRef("pk")).filter(
+        Q(state__in=MonitoredOrder.ACTIVE_STATES) | Q(referans=OuterRef(reference))
+    )
+    queryset = queryset.filter(~Exists(followed))
     dispatched = fields.get("dispatched_at")
     if dispatched:
         window_start = now - dt.timedelta(seconds=float(app_settings.DEADLINE))

@@ -6,11 +6,13 @@ primitives (the ledger id), results are ``None``: nothing secret reaches Redis.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
+from django.utils import timezone
 from huey.contrib.djhuey import db_periodic_task, db_task, on_shutdown
 
-from . import batching, callbacks, checking, providers, sweep
+from . import batching, callbacks, checking, providers, scheduling, sweep
 from .conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ def check_order(monitored_order_id: int) -> None:
     """Check one followed order if it is due; a late or duplicate task is a no-op."""
     if not app_settings.ENABLED:
         return
-    report = batching.check_with_peers(monitored_order_id)
+    report = batching.check_with_peers(monitored_order_id)[0]
     if not report.ran:
         logger.debug("Check of monitored order %s skipped: %s", monitored_order_id, report.skipped_reason)
 
@@ -47,3 +49,17 @@ def sweep_orders() -> None:
 @on_shutdown()
 def _close_provider_sessions() -> None:
     providers.close_all()
+
+
+def enqueue(monitored_order_id: int, eta: dt.datetime | None = None) -> None:
+    """Put ``check_order`` on Huey: now when ``eta`` is None or past, else on its schedule."""
+    if eta is None or eta <= timezone.now():
+        check_order(monitored_order_id)
+    else:
+        # Straight onto Huey's schedule: check_order.schedule() would pass
+        # through the queue first, costing a consumer a dequeue and a
+        # deserialize just to move the task there.
+        check_order.huey.add_schedule(check_order.s(monitored_order_id, eta=eta))
+
+
+scheduling.install(enqueue)

@@ -8,19 +8,21 @@ happens exactly once however many workers, replays or races bring it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import host, signals
+from . import gate, host, signals
 from .adapters.base import Outcome, StatusResult
 from .conf import app_settings
-from .models import MonitoredOrder
+from .models import MonitoredOrder, StatusCheck
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,32 @@ def apply_processing(entry: MonitoredOrder, result: StatusResult, *, source: str
     host.write(entry.order_id, values, only_if_external_in=app_settings.DISPATCHED_STATUSES)
 
 
+@dataclass(frozen=True)
+class LateCompletion:
+    """A completion the monitor could not apply: the order had already ended.
+
+    Either the monitor had timed it out (or an operator had failed or stopped
+    it), or the shop had ended it first. The provider delivered (and charged
+    for) a PIN nobody will see unless the shop acts: the
+    ``ORDER_MONITOR_LATE_COMPLETION_HANDLER`` receives this object with the PIN;
+    the ``order_late_completion`` signal gets it with ``pin=None``. The PIN is
+    never stored in the monitor's tables.
+    """
+
+    order_pk: Any
+    monitored_order_id: int
+    provider: str
+    referans: str
+    ended_as: str
+    source: str
+    at: dt.datetime
+    pin: str | None = field(default=None, repr=False)
+
+
+#: Why the ledger stops when the shop's row was no longer open at the terminal write.
+ENDED_OUTSIDE = "the order ended outside the monitor"
+
+
 def finish(
     entry: MonitoredOrder,
     outcome: str,
@@ -76,13 +104,19 @@ def finish(
     now: dt.datetime | None = None,
     message: str = "",
 ) -> Transition | None:
-    """Move ``entry`` to a terminal state once; returns None if it already ended.
+    """Move ``entry`` to a terminal state once; returns None if it did not.
 
-    ``outcome`` is ``"completed"``, ``"failed"`` or ``"timed_out"``. The shop's
-    order gets the PIN, the canonical external and internal statuses,
-    completed-at, last-sync-at and the duration; the terminal callback runs in
-    the same transaction (so a refund commits with the transition or not at
-    all); signals are sent after commit.
+    ``outcome`` is ``"completed"``, ``"failed"`` or ``"timed_out"``; a
+    completion's ``result`` must have passed :func:`gate.admit`. In one
+    transaction: a compare-and-set on the ledger row (still active), then on
+    the shop's row (still open: external status a dispatched word, internal
+    status not final). Only if both hold does the shop's order change, through
+    the shop's ``TRANSITION_HANDLER`` (internal status) when set, then the
+    monitor's own columns (PIN, external status, timestamps), and the
+    ``TERMINAL_CALLBACK`` runs. If the shop got there first, nothing of the
+    shop's is written and the ledger stops with :data:`ENDED_OUTSIDE`. A
+    completion that finds the order already ended is a :class:`LateCompletion`.
+    Signals are sent after commit.
     """
     now = now or timezone.now()
     message = message or (result.message if result else "")
@@ -90,31 +124,34 @@ def finish(
     writes_order = state != State.STOPPED
     external = (app_settings.EXTERNAL_STATUS_VALUES or {}).get(values_key) if writes_order else None
     internal = (app_settings.INTERNAL_STATUS_VALUES or {}).get(values_key) if writes_order else None
-    pin = result.pin if result is not None else None
+    pin = result.pin if result is not None and result.outcome is Outcome.COMPLETED else None
+    if outcome == "completed" and pin is None:
+        raise ValueError("A completion needs the PIN that passed the answer gate.")
 
     with transaction.atomic():
-        won = (
-            MonitoredOrder.objects.filter(pk=entry.pk, state__in=MonitoredOrder.ACTIVE_STATES)
-            .update(
-                state=state,
-                stop_reason="deadline passed" if state == State.STOPPED else "",
-                finished_at=now,
-                next_check_at=None,
-                lease_until=None,
-                lease_token="",
-                last_outcome=outcome,
-                last_message=message[:500],
-                provider_completed_at=now if result is not None else None,
-                updated_at=now,
-            )
+        won = MonitoredOrder.objects.filter(pk=entry.pk, state__in=MonitoredOrder.ACTIVE_STATES).update(
+            state=state,
+            stop_reason="deadline passed" if state == State.STOPPED else "",
+            finished_at=now,
+            next_check_at=None,
+            lease_until=None,
+            lease_token="",
+            last_outcome=outcome,
+            last_message=message[:500],
+            **_answer_bookkeeping(result, now),
+            updated_at=now,
         )
         if not won:
-            logger.info(
-                "Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source
-            )
+            if pin is not None:
+                _late_completion(entry, pin, source, now)
+            else:
+                logger.info("Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source)
             return None
-        if writes_order:
-            host.write(entry.order_id, _order_values(entry, external, internal, pin, message, now))
+        if writes_order and not host.hold_if_open(entry.order_id, _open_words()):
+            _ended_outside(entry, outcome, source, now)
+            if pin is not None:
+                _late_completion(entry, pin, source, now)
+            return None
         transition = Transition(
             order_pk=entry.order_id,
             monitored_order_id=entry.pk,
@@ -128,8 +165,17 @@ def finish(
             has_pin=pin is not None,
             at=now,
         )
-        if writes_order and app_settings.TERMINAL_CALLBACK:
-            import_string(app_settings.TERMINAL_CALLBACK)(transition)
+        if writes_order:
+            handler = app_settings.TRANSITION_HANDLER
+            if handler:
+                # The shop's own status service changes the internal status (and runs
+                # what hangs on that change: refunds, approval dates); it must see the
+                # order as it was, so the monitor's columns are written after it.
+                import_string(handler)(transition)
+            values = _order_values(entry, external, None if handler else internal, pin, message, now)
+            host.write(entry.order_id, values)
+            if app_settings.TERMINAL_CALLBACK:
+                import_string(app_settings.TERMINAL_CALLBACK)(transition)
         transaction.on_commit(lambda: _send_signals(transition))
 
     logger.info(
@@ -143,13 +189,88 @@ def finish(
     return transition
 
 
-def apply_result(entry: MonitoredOrder, result: StatusResult, *, source: str, now: dt.datetime | None = None):
-    """Apply any provider answer: terminal answers finish, others only sync.
+def _answer_bookkeeping(result: StatusResult | None, now: dt.datetime) -> dict[str, Any]:
+    """Ledger columns that record the terminal answer itself (none for the deadline or an operator)."""
+    if result is None:
+        return {"provider_completed_at": None}
+    return {
+        "provider_completed_at": now,
+        "last_provider_status": result.provider_status[:50],
+        "last_checked_at": now,
+        "attempts": F("attempts") + 1,
+        "error_streak": 0,
+        "last_error": "",
+    }
 
-    Returns the :class:`Transition` of a terminal change, else ``None``. A
-    ``QUERY_ERROR`` result changes nothing on the order.
+
+def _open_words() -> list[str]:
+    """External statuses that mean the shop still waits for the provider."""
+    words = list(app_settings.DISPATCHED_STATUSES or [])
+    processing = (app_settings.EXTERNAL_STATUS_VALUES or {}).get("processing")
+    if processing and processing not in words:
+        words.append(processing)
+    return words
+
+
+def _ended_outside(entry: MonitoredOrder, outcome: str, source: str, now: dt.datetime) -> None:
+    MonitoredOrder.objects.filter(pk=entry.pk).update(state=State.STOPPED, stop_reason=ENDED_OUTSIDE, updated_at=now)
+    logger.info(
+        "Order %s was already ended by the shop; the %s answer from %s changed nothing", entry.order_id, outcome, source
+    )
+
+
+def _late_completion(entry: MonitoredOrder, pin: str, source: str, now: dt.datetime) -> None:
+    """Tell the shop of a completion it cannot get through the normal path (once per order)."""
+    marked = MonitoredOrder.objects.filter(pk=entry.pk, late_completed_at__isnull=True).update(
+        late_completed_at=now, updated_at=now
+    )
+    if not marked:
+        return  # already told: a replayed push or a second poll of the same answer
+    ended_as = MonitoredOrder.objects.filter(pk=entry.pk).values_list("state", flat=True).first() or ""
+    late = LateCompletion(
+        order_pk=entry.order_id,
+        monitored_order_id=entry.pk,
+        provider=entry.provider,
+        referans=entry.referans,
+        ended_as=ended_as,
+        source=source,
+        at=now,
+        pin=pin,
+    )
+    handler = app_settings.LATE_COMPLETION_HANDLER
+    logger.warning(
+        "Order %s completed at the provider after it had ended (%s; provider=%s referans=%s source=%s)%s",
+        entry.order_id,
+        ended_as,
+        entry.provider,
+        entry.referans,
+        source,
+        "" if handler else "; set ORDER_MONITOR_LATE_COMPLETION_HANDLER to receive its PIN",
+    )
+    if handler:
+        import_string(handler)(late)
+    unsecret = dataclasses.replace(late, pin=None)
+    transaction.on_commit(lambda: _send_robust(signals.order_late_completion, unsecret.order_pk, late=unsecret))
+
+
+def apply_result(entry: MonitoredOrder, result: StatusResult, *, source: str, now: dt.datetime | None = None):
+    """Apply an answer that came without a poll (a provider's push): gate, history, then the answer.
+
+    The answer passes :func:`gate.admit`, is recorded as a check (never with
+    its PIN), then terminal answers finish and others only sync. Returns the
+    :class:`Transition` of a terminal change, else ``None``. A ``QUERY_ERROR``
+    result (a refused completion included) changes nothing on the order.
     """
     now = now or timezone.now()
+    result = gate.admit(result)
+    StatusCheck.objects.create(
+        monitored_order=entry,
+        checked_at=now,
+        result=result.outcome.value,
+        provider_status=result.provider_status[:50],
+        message=result.message[:500],
+        source=source,
+    )
     if result.outcome.is_terminal:
         return finish(entry, result.outcome.value, result=result, source=source, now=now)
     if result.outcome is Outcome.PROCESSING:
@@ -195,13 +316,17 @@ def _send_signals(transition: Transition) -> None:
     if transition.external_status:
         sent.append(signals.order_status_changed)
     for signal in sent:
-        # send_robust: one failing receiver must not stop the others, nor undo the
-        # transition that has already committed.
-        for receiver, response in signal.send_robust(sender=MonitoredOrder, transition=transition):
-            if isinstance(response, Exception):
-                logger.error(
-                    "Signal receiver %s failed for order %s",
-                    getattr(receiver, "__qualname__", receiver),
-                    transition.order_pk,
-                    exc_info=(type(response), response, response.__traceback__),
-                )
+        _send_robust(signal, transition.order_pk, transition=transition)
+
+
+def _send_robust(signal, order_pk, **kwargs) -> None:
+    # send_robust: one failing receiver must not stop the others, nor undo the
+    # transition that has already committed.
+    for receiver, response in signal.send_robust(sender=MonitoredOrder, **kwargs):
+        if isinstance(response, Exception):
+            logger.error(
+                "Signal receiver %s failed for order %s",
+                getattr(receiver, "__qualname__", receiver),
+                order_pk,
+                exc_info=(type(response), response, response.__traceback__),
+            )

@@ -29,3 +29,31 @@ def store_terminal(transition):
         internal_status=transition.internal_status,
         source=transition.source,
     )
+
+
+def status_service(transition):
+    """A shop's own status-change service, shaped like Watan's: it acts only on a *change*.
+
+    Rejecting refunds the wallet, approving stamps the approval date; both are keyed on the
+    status changing, so a monitor that wrote the status first would make it do nothing.
+    """
+    from tests.testapp.models import ProductOrder, TerminalEvent
+
+    order = transition.get_order()
+    new_status = {"completed": "approved"}.get(transition.outcome, "rejected")
+    if order.status == new_status:
+        return
+    ProductOrder.objects.filter(pk=order.pk).update(status=new_status)
+    TerminalEvent.objects.create(
+        order_id=order.pk,
+        outcome="approval_date" if new_status == "approved" else "refund",
+        internal_status=new_status,
+        source=transition.source,
+    )
+
+
+late_completions = []
+
+
+def record_late_completion(late):
+    late_completions.append(late)

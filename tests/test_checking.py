@@ -210,13 +210,17 @@ def test_failing_terminal_callback_rolls_back_and_retries(clock, queue, make_ord
     order = make_order(referans="R-8")
     memory.complete("R-8", pin="P8")
     clock.move_to(START + dt.timedelta(seconds=61))
-    with pytest.raises(RuntimeError):
-        check_order(MonitoredOrder.objects.get().pk)
+    report = check_order(MonitoredOrder.objects.get().pk)
     order.refresh_from_db()
     entry = MonitoredOrder.objects.get()
-    # Nothing half-applied: the order has no PIN, the ledger is still watching and unleased.
+    # Nothing half-applied: the order has no PIN, the ledger is still watching and unleased,
+    # and the failure is a failed check with its backoff, like a failed query.
     assert (order.pin_code, order.status, entry.state, entry.lease_token) == (None, "pending", "watching", "")
+    assert (report.result, entry.error_streak, entry.last_outcome) == ("internal_error", 1, "internal_error")
+    assert entry.last_error.startswith("internal error: RuntimeError at hooks.py:")
+    assert list(entry.checks.values_list("result", flat=True)) == ["internal_error", "completed"]
     settings.ORDER_MONITOR_TERMINAL_CALLBACK = "tests.hooks.record_terminal"
+    clock.move_to(entry.next_check_at)
     assert check_order(entry.pk).state == "completed"
     order.refresh_from_db()
     assert order.pin_code == "P8"

@@ -1,0 +1,27 @@
+"""Provider adapters that act like a real provider *and* a busy shop at the same moment.
+
+They answer like ``InMemoryProvider`` but do something first, the way another
+process would while the provider is being asked (the shop rejects the order,
+the provider's JSON is nested too deep, ...).
+"""
+
+from django_order_monitor.adapters.memory import InMemoryProvider
+
+
+class ShopRejectsWhileAsked(InMemoryProvider):
+    """While the provider is asked, the shop rejects and refunds the order (its own decision)."""
+
+    def fetch_status(self, referans):
+        from tests.testapp.models import ProductOrder, TerminalEvent
+
+        order = ProductOrder.objects.get(provider_referans=referans)
+        ProductOrder.objects.filter(pk=order.pk).update(status="rejected", external_status="failed")
+        TerminalEvent.objects.create(order_id=order.pk, outcome="refund", internal_status="rejected", source="shop")
+        return super().fetch_status(referans)
+
+
+class NestedTooDeep(InMemoryProvider):
+    """A reply whose parsing blows the stack (a JSON body nested thousands deep)."""
+
+    def fetch_status(self, referans):
+        raise RecursionError("maximum recursion depth exceeded while decoding a JSON array")
