@@ -32,6 +32,8 @@ setup(
             "pytest-django>=4.9",
             "psycopg[binary]>=3.1",
             "time-machine>=2.13",
+            "hypothesis>=6.100",
+            "import-linter>=2.1",
             "playwright>=1.40",
         ],
     },

@@ -139,17 +139,27 @@ def reset_backend() -> None:
         _backend = None
 
 
-def _make_backend() -> _RedisBackend | _LocalBackend:
-    from huey.contrib.djhuey import HUEY
+#: The task queue's name (scopes the Redis keys) and its Redis connection, if any:
+#: given by ``tasks.py``, the one module that knows Huey.
+_queue_name = "order-monitor"
+_queue_redis: Any = None
 
+
+def share_with_queue(name: str, redis_connection: Any = None) -> None:
+    """Scope the limits by the queue's name and, without REDIS_URL, share the queue's Redis."""
+    global _queue_name, _queue_redis
+    _queue_name, _queue_redis = name, redis_connection
+    reset_backend()
+
+
+def _make_backend() -> _RedisBackend | _LocalBackend:
     url = app_settings.REDIS_URL
     if url:
         import redis
 
-        return _RedisBackend(redis.Redis.from_url(url), HUEY.name)
-    connection = getattr(HUEY.storage, "conn", None)
-    if connection is not None and hasattr(connection, "register_script"):
-        return _RedisBackend(connection, HUEY.name)
+        return _RedisBackend(redis.Redis.from_url(url), _queue_name)
+    if _queue_redis is not None and hasattr(_queue_redis, "register_script"):
+        return _RedisBackend(_queue_redis, _queue_name)
     return _LocalBackend()
 
 

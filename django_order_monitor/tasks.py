@@ -10,9 +10,9 @@ import datetime as dt
 import logging
 
 from django.utils import timezone
-from huey.contrib.djhuey import db_periodic_task, db_task, on_shutdown
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown
 
-from . import batching, callbacks, checking, providers, scheduling, sweep
+from . import batching, callbacks, checking, etiquette, providers, scheduling, sweep
 from .conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -63,3 +63,4 @@ def enqueue(monitored_order_id: int, eta: dt.datetime | None = None) -> None:
 
 
 scheduling.install(enqueue)
+etiquette.share_with_queue(HUEY.name, getattr(HUEY.storage, "conn", None))
