@@ -322,3 +322,22 @@ def test_a_provider_typo_in_start_monitoring_is_refused_at_once(make_order):
         start_monitoring(order.pk, provider="memroy")
     assert not MonitoredOrder.objects.filter(order=order).exists()
     assert StatusCheck.objects.count() == 0
+
+
+@pytest.mark.services
+def test_on_postgresql_a_rejection_committing_during_the_terminal_write_wins(clock, queue, make_order, settings):
+    from tests.adapters_for_tests import ShopRejectsConcurrently
+
+    settings.ORDER_MONITOR_PROVIDERS = {"memory": {"ADAPTER": "tests.adapters_for_tests.ShopRejectsConcurrently"}}
+    order = make_order(referans="RACE-PG-1")
+    memory.complete("RACE-PG-1", pin="RACE-PG-PIN")
+    queue.run_until(START + dt.timedelta(seconds=61))
+    for thread in ShopRejectsConcurrently.threads:
+        thread.join(10)
+    ShopRejectsConcurrently.threads.clear()
+
+    order.refresh_from_db()
+    assert (order.status, order.external_status, order.pin_code) == ("rejected", "failed", None)
+    assert events(order) == [("refund", "shop")]
+    entry = MonitoredOrder.objects.get(order=order)
+    assert (entry.state, entry.stop_reason) == ("stopped", "the order ended outside the monitor")
