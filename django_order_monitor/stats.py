@@ -119,6 +119,8 @@ class Snapshot:
     sweep_driven: int
     stuck: int
     ended_24h: dict[str, int]
+    #: Completions that arrived after the order had ended (timed out, failed, or ended by the shop).
+    late_completions_24h: int
     time_to_pin: Percentiles
     checks_per_order: dict[str, Any]
     providers: list[ProviderFigures] = field(default_factory=list)
@@ -161,6 +163,7 @@ def snapshot(now: dt.datetime | None = None) -> Snapshot:
         sweep_driven=active["sweep_driven"],
         stuck=active["stuck"],
         ended_24h=ended_24h,
+        late_completions_24h=MonitoredOrder.objects.filter(late_completed_at__gte=since, late_completed_at__lte=now).count(),
         time_to_pin=time_to_pin(since),
         checks_per_order=checks_per_order(since),
         providers=provider_figures(now),

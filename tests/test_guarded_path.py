@@ -205,6 +205,10 @@ def test_a_completion_after_the_timeout_reaches_the_shop_and_is_counted(clock, q
     # A second copy of the answer tells the shop nothing new.
     response = push(client, {"referans": "LATE-1", "status": "completed", "pin": "LATE-PIN-1", "message": "again"})
     assert len(hooks.late_completions) == 1
+    # Operators see it counted.
+    out = io.StringIO()
+    call_command("order_monitor_status", stdout=out)
+    assert "Completed at the provider after they had ended, last 24 h: 1 " in out.getvalue()
 
 
 def test_a_late_completion_without_a_handler_is_logged_loudly(clock, queue, make_order, settings, client, caplog):

@@ -30,6 +30,12 @@ class Command(BaseCommand):
         )
         write(line, self.style.WARNING if snap.overdue or snap.stuck else None)
         write("Ended in the last 24 h: " + ", ".join(f"{names[s]} {n}" for s, n in snap.ended_24h.items()))
+        if snap.late_completions_24h:
+            write(
+                f"Completed at the provider after they had ended, last 24 h: {snap.late_completions_24h} "
+                "(see ORDER_MONITOR_LATE_COMPLETION_HANDLER)",
+                self.style.WARNING,
+            )
         ttp = snap.time_to_pin
         sample = f", newest {stats.SAMPLE_SIZE}" if ttp.sampled else ""
         write(
