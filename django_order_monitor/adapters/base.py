@@ -87,6 +87,15 @@ class BaseProvider(ABC):
         """Problems with ``options`` (one short phrase each), for the system checks."""
         return []
 
+    @classmethod
+    def call_deadline(cls, options: Mapping[str, Any]) -> float | None:
+        """Seconds one call to the provider can last at most with ``options``; None if unbounded or unknown.
+
+        One call is one :meth:`fetch_status`, or one :meth:`fetch_statuses` of at
+        most ``batch_size`` references. A check's lease must outlast it.
+        """
+        return None
+
     @abstractmethod
     def fetch_status(self, referans: str) -> StatusResult:
         """Ask about one order.
