@@ -44,8 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "ENABLED": True,
     # External statuses that mean "sent to the provider, waiting" (case-insensitive).
     "DISPATCHED_STATUSES": ["pending", "sent", "processing", "queued"],
-    # Provider words meaning success / failure (case-insensitive); for word-speaking adapters.
-    "SUCCESS_STATUSES": ["completed", "done", "success", "delivered", "approved", "accept", "accepted"],
+    # Provider words meaning success / failure (case-insensitive), for every word-speaking adapter
+    # and the push endpoint (statuses.classify); "still working" words are in statuses.PROCESSING_WORDS.
+    "SUCCESS_STATUSES": ["completed", "complete", "done", "success", "ok", "delivered", "approved", "accept", "accepted"],
     "FAILURE_STATUSES": ["failed", "fail", "error", "rejected", "reject", "cancelled", "canceled"],
     # Values written to the external-status role. A None value leaves the column as it is.
     "EXTERNAL_STATUS_VALUES": {"completed": "done", "failed": "failed", "processing": "processing"},

@@ -21,9 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from .fake_znet.state import ZnetState
 
-__all__ = ["FakeBatchJsonServer"]
+__all__ = ["STATUS_WORDS", "FakeBatchJsonServer"]
 
-_WORDS = {1: ("pending", "wait", "processing", "queued"), 2: ("success", "done", "completed", "accept"), 3: ("rejected", "cancelled", "failed")}
+#: The words the fake sends, by durum (1 waiting, 2 completed, 3 failed).
+STATUS_WORDS = {1: ("pending", "wait", "processing", "queued"), 2: ("success", "done", "completed", "accept"), 3: ("rejected", "cancelled", "failed")}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -63,7 +64,9 @@ class FakeBatchJsonServer:
     """Serve the batch check endpoint in a background thread; see the module docstring.
 
     ``latency`` is seconds added to every call. ``set_word(ref, word)`` makes an
-    order answer with that status word; unknown references are left out of the reply.
+    order answer with that status word; ``set_fields(ref, pin=None, ...)`` sets any
+    fields of its entry as given (JSON values of any type, for misbehaving-provider
+    tests); unknown references are left out of the reply.
     """
 
     def __init__(self, *, seed: int | str = 0, time_scale: float = 1.0, api_token: str = "fake-token", latency: float = 0.0) -> None:
@@ -73,6 +76,7 @@ class FakeBatchJsonServer:
         self.http_calls = 0
         self.order_queries: Counter[str] = Counter()
         self.words: dict[str, str] = {}
+        self.fields: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -82,6 +86,10 @@ class FakeBatchJsonServer:
 
     def set_word(self, referans: str, word: str) -> None:
         self.words[referans] = word
+
+    def set_fields(self, referans: str, **fields: Any) -> None:
+        """Answer for ``referans`` with these entry fields, whatever its plan says."""
+        self.fields.setdefault(referans, {}).update(fields)
 
     def answer(self, ids: list[str]) -> list[dict[str, Any]]:
         with self._lock:
@@ -95,12 +103,13 @@ class FakeBatchJsonServer:
                 continue
             durum = order["durum_now"]
             plan = order["plan"]
-            word = self.words.get(ref) or _WORDS[durum][len(ref) % len(_WORDS[durum])]
+            word = self.words.get(ref) or STATUS_WORDS[durum][len(ref) % len(STATUS_WORDS[durum])]
             data.append({
                 "order_id": ref,
                 "status": word,
                 "pin": plan["pin"] if durum == 2 else None,
                 "note": plan["description"] if durum != 1 else plan["waiting_description"],
+                **self.fields.get(ref, {}),
             })
         return data
 

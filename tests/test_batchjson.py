@@ -75,3 +75,43 @@ def test_bad_token_is_a_query_error_and_never_leaks(fake, caplog):
 def test_options_are_checked():
     assert BatchJsonProvider.check_options({"base_url": "http://x/"}) == ["option 'api_token' is required"]
     assert "batch_size" in BatchJsonProvider.check_options({"base_url": "http://x/", "api_token": "t", "batch_size": 0})[0]
+
+
+# -- a completion needs a PIN that is text (issue 10, defect 2) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("pin", "message"),
+    [
+        (None, "batchjson: completed without a PIN"),
+        ("", "batchjson: completed without a PIN"),
+        ("-", "batchjson: completed without a PIN"),
+        (" - ", "batchjson: completed without a PIN"),
+        ("   ", "batchjson: completed without a PIN"),
+        (False, "batchjson: PIN is not text"),
+        (True, "batchjson: PIN is not text"),
+        ([], "batchjson: PIN is not text"),
+        (["AAAA-1111"], "batchjson: PIN is not text"),
+        (0, "batchjson: PIN is not text"),
+        (123456, "batchjson: PIN is not text"),
+        (1.5, "batchjson: PIN is not text"),
+        ({}, "batchjson: PIN is not text"),
+    ],
+    ids=repr,
+)
+def test_success_without_a_text_pin_is_a_query_error_not_a_completion(fake, pin, message):
+    fake.add_order("5001", outcome="completed", delay=0, pin="AAAA-1111")
+    fake.set_fields("5001", pin=pin)
+    result = provider(fake).fetch_status("5001")
+    assert (result.outcome, result.pin, result.message) == (Outcome.QUERY_ERROR, None, message)
+    assert result.provider_status in {"success", "done", "completed", "accept"}
+    if not isinstance(pin, str) and pin is not None:
+        assert '"pin": "***"' in result.raw  # whatever it was, it is not stored
+
+
+def test_success_with_a_pin_keeps_it_exactly_stripped(fake):
+    fake.add_order("5002", outcome="completed", delay=0)
+    fake.set_fields("5002", pin="  İğ 0042-ÄÖÜ  ", note="PIN İğ 0042-ÄÖÜ teslim")
+    result = provider(fake).fetch_status("5002")
+    assert (result.outcome, result.pin) == (Outcome.COMPLETED, "İğ 0042-ÄÖÜ")
+    assert result.message == "PIN *** teslim" and "0042" not in result.raw

@@ -188,11 +188,17 @@ def test_faults_map_to_failed_queries(fake, znet, fault, expected):
             assert info.value.status_code == 500
         if fault == "slow":
             assert str(info.value) == "znet: read timeout after 0.5s on servis/pin_kontrol.php"
-    # Every garbage variant must be a query error, never an order outcome.
+    # Every garbage variant must be a failed query, never an order outcome: HTML is a
+    # query error, bytes that are not UTF-8 a ProviderResponseError.
     if fault == "garbage":
         for i in range(12):
             fake.add_order(f"G{i}", outcome="failed")
-            assert znet.fetch_status(f"G{i}").outcome is Outcome.QUERY_ERROR
+            try:
+                outcome = znet.fetch_status(f"G{i}").outcome
+            except ProviderResponseError as err:
+                assert str(err) == "znet: reply is not valid utf-8 text"
+            else:
+                assert outcome is Outcome.QUERY_ERROR
     fake.set_faults()
     assert znet.fetch_status("X1").pin == PIN
 

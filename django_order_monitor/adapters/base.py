@@ -8,6 +8,7 @@ a PIN or a credential, and turns every transport or parsing problem into a
 from __future__ import annotations
 
 import enum
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,12 +37,38 @@ def mask_pin(text: str, pin: str | None, mask: str = "***") -> str:
     return text.replace(pin, mask) if pin and text else text
 
 
-def clean_pin(pin: str | None) -> str | None:
-    """Return the PIN, or ``None`` for an empty, blank or ``-`` placeholder."""
-    if pin is None:
-        return None
+def clean_pin(pin: Any) -> Any:
+    """Return the PIN stripped, or ``None`` for an empty, blank or ``-`` placeholder.
+
+    A value that is not text is returned unchanged, for :func:`pin_problem` to refuse.
+    """
+    if not isinstance(pin, str):
+        return pin
     pin = pin.strip()
     return None if pin in _NO_PIN else pin
+
+
+#: Unicode categories a PIN may not contain: control, format (zero-width, BOM, bidi
+#: marks), surrogate halves, line and paragraph separators.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def pin_problem(pin: Any) -> str | None:
+    """Why ``pin`` cannot complete an order, or ``None`` when it can.
+
+    Acceptable is text that, stripped of surrounding whitespace, is not a
+    placeholder (:func:`clean_pin`) and holds no control or format character, no
+    U+FFFD (a byte the provider's reply could not decode to) and no lone surrogate.
+    The reason is a short phrase that never contains the PIN.
+    """
+    if pin is not None and not isinstance(pin, str):
+        return "PIN is not text"
+    pin = clean_pin(pin)
+    if pin is None:
+        return "completed without a PIN"
+    if "\ufffd" in pin or any(unicodedata.category(ch) in _UNPRINTABLE_CATEGORIES for ch in pin):
+        return "PIN has characters that are not printable"
+    return None
 
 
 @dataclass(frozen=True)
@@ -86,6 +113,15 @@ class BaseProvider(ABC):
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
         """Problems with ``options`` (one short phrase each), for the system checks."""
         return []
+
+    @classmethod
+    def call_deadline(cls, options: Mapping[str, Any]) -> float | None:
+        """Seconds one call to the provider can last at most with ``options``; None if unbounded or unknown.
+
+        One call is one :meth:`fetch_status`, or one :meth:`fetch_statuses` of at
+        most ``batch_size`` references. A check's lease must outlast it.
+        """
+        return None
 
     @abstractmethod
     def fetch_status(self, referans: str) -> StatusResult:

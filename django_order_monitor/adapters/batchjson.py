@@ -2,12 +2,13 @@
 
 ``GET {base_url}client/api/check?orders=[id1,id2]`` with the ``api-token`` header
 returns ``{"status": "OK", "data": [{"order_id": .., "status": .., "pin": .., "note": ..}]}``.
-Status words (any case): success/ok/done/complete/completed/accept -> completed;
-reject/rejected/failed/fail/error/cancelled/canceled -> failed;
-wait/pending/processing/inprogress/queued/queue -> processing. An unknown word,
-an order missing from the reply, or a reply whose ``status`` is not OK is a
-failed *query* (never a failed order). The token travels in a header only and
-never appears in logs or exceptions.
+Status words (any case) mean what :func:`django_order_monitor.statuses.classify` says
+(success/ok/done/complete/completed/accept -> completed; reject/rejected/failed/fail/
+error/cancelled/canceled -> failed; wait/pending/processing/inprogress/queued/queue ->
+processing, by default). An unknown word, a success without a usable PIN (see
+:func:`~.base.pin_problem`: the PIN must be non-blank text), an order missing from the
+reply, or a reply whose ``status`` is not OK is a failed *query* (never a failed
+order). The token travels in a header only and never appears in logs or exceptions.
 """
 
 from __future__ import annotations
@@ -21,16 +22,14 @@ from typing import Any, ClassVar
 import requests
 
 from ..exceptions import NotMonitorable, ProviderResponseError
-from .base import Outcome, StatusResult, clean_pin
+from ..statuses import classify
+from .base import Outcome, StatusResult, clean_pin, pin_problem
 from .http import RequestsProvider
 
 __all__ = ["BatchJsonProvider", "parse_entry"]
 
 logger = logging.getLogger(__name__)
 
-COMPLETED_WORDS = frozenset({"success", "ok", "done", "complete", "completed", "accept"})
-FAILED_WORDS = frozenset({"reject", "rejected", "failed", "fail", "error", "cancelled", "canceled"})
-PROCESSING_WORDS = frozenset({"wait", "pending", "processing", "inprogress", "queued", "queue"})
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _MASK = "***"
 
@@ -42,19 +41,36 @@ def _text(value: Any, limit: int = 300) -> str:
 
 
 def parse_entry(entry: Mapping[str, Any]) -> StatusResult:
-    """One ``data`` item -> :class:`StatusResult` (the PIN masked in ``raw`` and the note)."""
+    """One ``data`` item -> :class:`StatusResult` (the PIN masked in ``raw`` and the note).
+
+    A success word completes the order only with a PIN :func:`~.base.pin_problem`
+    accepts, taken as sent (stripped); a null, blank, ``-``, non-text (number,
+    boolean, list) or unprintable PIN makes it a QUERY_ERROR, asked again later.
+    """
     word = _text(entry.get("status"), 40)
-    pin = clean_pin(None if entry.get("pin") is None else str(entry.get("pin")))
+    sent_pin = entry.get("pin")
+    pin = clean_pin(sent_pin)
+    # A number is no PIN, but could still be one the provider meant: mask it too (when
+    # long enough to be one, so "0" does not blot out the reply).
+    shown = pin if isinstance(pin, str) else str(pin) if isinstance(pin, (int, float)) and len(str(pin)) >= 4 else None
     note = _text(entry.get("note"))
-    if pin:
-        note = note.replace(pin, _MASK)
-    raw = _text(json.dumps({**entry, "pin": _MASK if pin else entry.get("pin")}, ensure_ascii=False, default=str))
-    lowered = word.lower()
-    if lowered in COMPLETED_WORDS:
+    if shown:
+        note = note.replace(shown, _MASK)
+    raw = json.dumps({**entry, "pin": _MASK if pin is not None else sent_pin}, ensure_ascii=False, default=str)
+    if shown:
+        # Other fields (the note) may echo the PIN: mask it as text and as JSON writes it.
+        for form in (shown, json.dumps(shown, ensure_ascii=False)[1:-1]):
+            raw = raw.replace(form, _MASK)
+    raw = _text(raw)
+    outcome = classify(word)
+    if outcome is Outcome.COMPLETED:
+        problem = pin_problem(sent_pin)
+        if problem is not None:
+            return StatusResult.query_error(f"batchjson: {problem}", provider_status=word, raw=raw)
         return StatusResult(Outcome.COMPLETED, pin=pin, message=note, provider_status=word, raw=raw)
-    if lowered in FAILED_WORDS:
+    if outcome is Outcome.FAILED:
         return StatusResult(Outcome.FAILED, message=note or "rejected by the provider", provider_status=word, raw=raw)
-    if lowered in PROCESSING_WORDS:
+    if outcome is Outcome.PROCESSING:
         return StatusResult(Outcome.PROCESSING, message=note, provider_status=word, raw=raw)
     return StatusResult.query_error(f"batchjson: unknown status word {word!r}", raw=raw)
 
@@ -117,8 +133,15 @@ class BatchJsonProvider(RequestsProvider):
         response = self._get(self.check_path, params)
         try:
             body = json.loads(self.text(response))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProviderResponseError(f"{self.name}: unreadable JSON from {self.check_path}", provider=self.name) from None
+        try:
+            return self._parse(body, refs)
+        except RecursionError:
+            # Nesting deep enough to load but not to print back (str(), json.dumps).
+            raise ProviderResponseError(f"{self.name}: reply nested too deeply from {self.check_path}", provider=self.name) from None
+
+    def _parse(self, body: Any, refs: list[str]) -> dict[str, StatusResult]:
         if not isinstance(body, dict):
             raise ProviderResponseError(f"{self.name}: unexpected reply from {self.check_path}", provider=self.name)
         if str(body.get("status", "")).upper() != "OK":

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from ..exceptions import NotMonitorable, ProviderRejected, ProviderResponseError
-from .base import Outcome, StatusResult, clean_pin
+from .base import Outcome, StatusResult, clean_pin, pin_problem
 from .http import RequestsProvider
 
 __all__ = ["DUPLICATE_CODE", "Balance", "PlacedOrder", "ZnetProvider", "parse_status_reply"]
@@ -93,9 +93,10 @@ def parse_status_reply(text: str) -> StatusResult:
     """Turn a pin_kontrol reply into a :class:`StatusResult`.
 
     ``OK|1|...`` → PROCESSING, ``OK|2|PIN|...`` → COMPLETED, ``OK|3|...`` → FAILED.
-    ``OK|2`` without a real PIN is a QUERY_ERROR ("completed without a PIN"): a
-    completion that delivers nothing must not close the order, and a re-check usually
-    brings the PIN (the deadline still ends the order if it never comes). Every
+    ``OK|2`` without a real PIN, or with one :func:`~.base.pin_problem` refuses (a
+    control character, an undecodable byte), is a QUERY_ERROR ("completed without a
+    PIN"): a completion that delivers nothing usable must not close the order, and a
+    re-check usually brings the PIN (the deadline still ends the order if it never comes). Every
     other reply (``3|...``, ``8|...``, empty, garbage, unknown durum, truncated) is a
     QUERY_ERROR. The description is everything after the PIN field (it may contain
     ``|``). ``raw`` is the reply with the PIN replaced by ``***``.
@@ -130,8 +131,9 @@ def parse_status_reply(text: str) -> StatusResult:
     if durum == "1":
         return StatusResult(Outcome.PROCESSING, message=_clip(description), provider_status=durum, raw=raw)
     if durum == "2":
-        if pin is None:
-            return StatusResult.query_error("znet: completed without a PIN", provider_status=durum, raw=raw)
+        problem = pin_problem(pin)
+        if problem is not None:
+            return StatusResult.query_error(f"znet: {problem}", provider_status=durum, raw=raw)
         return StatusResult(Outcome.COMPLETED, pin=pin, message=_clip(description), provider_status=durum, raw=raw)
     if durum == "3":
         return StatusResult(
