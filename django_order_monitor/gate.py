@@ -16,31 +16,24 @@ way to the shop's row.
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 
 from . import host
 from .adapters.base import Outcome, StatusResult, mask_pin
+from .adapters.base import pin_problem as base_pin_problem
 
 __all__ = ["admit", "pin_problem"]
 
 
 def pin_problem(pin: object, max_length: int | None = None) -> str | None:
-    """Why ``pin`` cannot complete an order (a short phrase without the PIN), or None."""
-    if not isinstance(pin, str):
-        return "the PIN is missing" if pin is None else "the PIN is not text"
-    if not pin.strip():
-        return "the PIN is missing"
-    if any(_unprintable(ch) for ch in pin):
-        return "the PIN has characters that are not printable"
-    if max_length is not None and len(pin) > max_length:
-        return f"the PIN is longer than the shop's column ({len(pin)} > {max_length} characters)"
-    return None
+    """Why ``pin`` cannot complete an order (a short phrase without the PIN), or None.
 
-
-def _unprintable(ch: str) -> bool:
-    # Cc/Cf: control and format characters; Cs: lone surrogates (undecodable input);
-    # U+FFFD: a decoder replaced bytes it could not read, so this is not what was sent.
-    return ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cf", "Cs")
+    The adapters' rule (:func:`adapters.base.pin_problem`: text, not blank,
+    printable), plus the shop's column: a PIN that would not fit is refused, never cut.
+    """
+    problem = base_pin_problem(pin)
+    if problem is None and max_length is not None and len(pin) > max_length:
+        return f"PIN is longer than the shop's column ({len(pin)} > {max_length} characters)"
+    return problem
 
 
 def admit(result: StatusResult) -> StatusResult:
