@@ -13,10 +13,11 @@ class OrderMonitorConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
-        from .conf import app_settings
+        from .conf import app_settings, is_model_label
         from .receivers import order_saved
 
-        if app_settings.ORDER_MODEL:
+        # A missing or malformed label is check order_monitor.E001's to report, not a crash here.
+        if is_model_label(app_settings.ORDER_MODEL):
             post_save.connect(
                 order_saved,
                 sender=app_settings.ORDER_MODEL,
