@@ -283,3 +283,39 @@ def test_a_lease_shorter_than_the_http_timeouts_is_an_error(settings):
     assert ids(run_checks()) == ["order_monitor.E018"]
     settings.ORDER_MONITOR_LEASE_SECONDS = 600
     assert ids(run_checks()) == []
+
+
+# -- the table in docs/reliability.rst ----------------------------------------------------------
+
+DOCS = ROOT / "docs" / "reliability.rst"
+DOCS_INTRO = "Each wrong setting tried, and what it gets (generated from that test's table):"
+
+
+def docs_table() -> str:
+    """WRONG_SETTINGS as an RST table: the setting tried, and the check's id, message and hint."""
+    from django.test import override_settings
+
+    rows = [("Setting tried", "Check", "Message", "Hint")]
+    for name, value, expected in sorted(WRONG_SETTINGS, key=lambda row: row[2]):
+        with override_settings(**{name: value}):
+            message = next(m for m in run_checks() if m.id == expected)
+        tried = f"{name.removeprefix('ORDER_MONITOR_')} = {value!r}".replace(MEMORY, "...InMemoryProvider")
+        rows.append((f"``{tried}``", f"``{expected}``", message.msg.replace(MEMORY, "...InMemoryProvider"), message.hint))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rule = "  ".join("=" * width for width in widths)
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join([rule, lines[0], rule, *lines[1:], rule])
+
+
+def test_the_docs_table_is_this_table():
+    """Set ORDER_MONITOR_WRITE_DOCS=1 to rewrite the table after changing WRONG_SETTINGS or a message."""
+    text = DOCS.read_text()
+    start = text.index(DOCS_INTRO) + len(DOCS_INTRO) + 2  # the table follows a blank line
+    end = start
+    for _rule in range(3):  # top rule, rule under the header, bottom rule
+        end = text.index("\n", text.index("====", end))
+    current, wanted = text[start:end], docs_table()
+    if os.environ.get("ORDER_MONITOR_WRITE_DOCS") == "1":
+        DOCS.write_text(text[:start] + wanted + text[end:])
+    else:
+        assert current == wanted, "docs/reliability.rst is out of date: run this test with ORDER_MONITOR_WRITE_DOCS=1"
