@@ -164,3 +164,18 @@ def get_order_model():
         raise ImproperlyConfigured(
             f"ORDER_MONITOR_ORDER_MODEL refers to {label!r}, which is not installed."
         ) from err
+
+
+def validate_provider_choice(name: Any) -> str:
+    """Return ``name`` when ORDER_MONITOR_PROVIDERS defines it; raise UnknownProviderError otherwise.
+
+    For callers that name a provider explicitly (``start_monitoring(order, provider=...)``):
+    a typo must fail at once, not time the order out into a refund a day later.
+    """
+    from .exceptions import UnknownProviderError
+
+    providers = app_settings.PROVIDERS
+    if isinstance(name, str) and isinstance(providers, dict) and name in providers:
+        return name
+    known = sorted(str(key) for key in providers) if isinstance(providers, dict) else []
+    raise UnknownProviderError(f"Provider {str(name)[:100]!r} is not in ORDER_MONITOR_PROVIDERS (known: {known}).")

@@ -319,3 +319,14 @@ def test_the_docs_table_is_this_table():
         DOCS.write_text(text[:start] + wanted + text[end:])
     else:
         assert current == wanted, "docs/reliability.rst is out of date: run this test with ORDER_MONITOR_WRITE_DOCS=1"
+
+
+def test_validate_provider_choice_names_the_known_providers(settings):
+    from django_order_monitor.conf import validate_provider_choice
+    from django_order_monitor.exceptions import UnknownProviderError
+
+    assert validate_provider_choice("memory") == "memory"
+    with pytest.raises(UnknownProviderError, match=r"Provider 'memroy' is not in ORDER_MONITOR_PROVIDERS \(known: \['memory'\]\)"):
+        validate_provider_choice("memroy")
+    with pytest.raises(UnknownProviderError):
+        validate_provider_choice(["memory"])
