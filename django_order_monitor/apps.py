@@ -1,4 +1,4 @@
-"""App configuration: wires the checks and the post-save hook, nothing else."""
+"""App configuration: wires the checks, the task edge and the post-save hook, nothing else."""
 
 from django.apps import AppConfig
 from django.db.models.signals import post_save
@@ -16,10 +16,11 @@ class OrderMonitorConfig(AppConfig):
             checks,  # noqa: F401  (registers the system checks)
             tasks,  # noqa: F401  (registers the Huey tasks and connects the scheduling port)
         )
-        from .conf import app_settings
+        from .conf import app_settings, is_model_label
         from .receivers import order_saved
 
-        if app_settings.ORDER_MODEL:
+        # A missing or malformed label is check order_monitor.E001's to report, not a crash here.
+        if is_model_label(app_settings.ORDER_MODEL):
             post_save.connect(
                 order_saved,
                 sender=app_settings.ORDER_MODEL,

@@ -123,12 +123,35 @@ app_settings = AppSettings()
 def order_model_label() -> str:
     """The configured ``"app_label.Model"``; raises ImproperlyConfigured when unset."""
     label = app_settings.ORDER_MODEL
-    if not label or not isinstance(label, str):
+    if label is None:
         raise ImproperlyConfigured(
             "django_order_monitor needs ORDER_MONITOR_ORDER_MODEL = 'app_label.Model' "
             "naming the shop's order model."
         )
+    if not is_model_label(label):
+        shown = repr(label) if isinstance(label, str) else f"a {type(label).__name__}"
+        raise ImproperlyConfigured(f"ORDER_MONITOR_ORDER_MODEL must be 'app_label.Model', not {shown[:80]}.")
     return label
+
+
+#: Where the ledger's order relation points while ORDER_MONITOR_ORDER_MODEL is unset or not
+#: shaped like "app_label.Model": the ledger itself. The models module then imports, and check
+#: order_monitor.E001 (not a traceback) tells the user what to set.
+PLACEHOLDER_ORDER_MODEL = "self"
+
+
+def is_model_label(value: Any) -> bool:
+    """True for a string shaped like ``"app_label.Model"`` (whether installed or not)."""
+    if not isinstance(value, str):
+        return False
+    app_label, dot, model_name = value.partition(".")
+    return bool(dot and app_label and model_name) and "." not in model_name
+
+
+def order_model_reference() -> str:
+    """The relation target for the ledger: the configured label, or the placeholder."""
+    label = app_settings.ORDER_MODEL
+    return label if is_model_label(label) else PLACEHOLDER_ORDER_MODEL
 
 
 def get_order_model():
@@ -142,3 +165,18 @@ def get_order_model():
         raise ImproperlyConfigured(
             f"ORDER_MONITOR_ORDER_MODEL refers to {label!r}, which is not installed."
         ) from err
+
+
+def validate_provider_choice(name: Any) -> str:
+    """Return ``name`` when ORDER_MONITOR_PROVIDERS defines it; raise UnknownProviderError otherwise.
+
+    For callers that name a provider explicitly (``start_monitoring(order, provider=...)``):
+    a typo must fail at once, not time the order out into a refund a day later.
+    """
+    from .exceptions import UnknownProviderError
+
+    providers = app_settings.PROVIDERS
+    if isinstance(name, str) and isinstance(providers, dict) and name in providers:
+        return name
+    known = sorted(str(key) for key in providers) if isinstance(providers, dict) else []
+    raise UnknownProviderError(f"Provider {str(name)[:100]!r} is not in ORDER_MONITOR_PROVIDERS (known: {known}).")

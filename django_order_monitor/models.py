@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .conf import order_model_label
+from .conf import order_model_reference
 
 
 class ProviderReferansMixin(models.Model):
@@ -57,7 +57,7 @@ class MonitoredOrder(models.Model):
     # db_constraint=False: the shop's table may be legacy and owned by another
     # database user; we only need the join, never a constraint on their table.
     order = models.OneToOneField(
-        order_model_label(),
+        order_model_reference(),
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="monitoring",

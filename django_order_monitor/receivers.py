@@ -16,7 +16,10 @@ def order_saved(sender, instance, raw=False, **kwargs) -> None:
     """Start following an order once it is dispatched with a reference.
 
     Fixture loading (``raw``) and saves of orders that are not dispatched are
-    ignored; saving an order that is already followed does nothing.
+    ignored; saving an order that is already followed does nothing. Never
+    raises into the shop's ``save()``: an order the hook could not start is
+    logged and left for the sweep, which discovers dispatched orders it does
+    not follow yet.
     """
     if raw or not app_settings.ENABLED:
         return
@@ -27,3 +30,12 @@ def order_saved(sender, instance, raw=False, **kwargs) -> None:
     except NotMonitorable as reason:
         # Not an error for the shop's save(): e.g. dispatched but no reference yet.
         logger.debug("%s", reason)
+    except Exception as err:
+        # The shop's dispatch must not fail because of the monitor (a bad setting such
+        # as USE_TZ = False, a missing table...). The type only: the text could carry
+        # the order's values, the PIN among them.
+        logger.error(
+            "Could not start monitoring order %s (%s); the sweep will pick it up. Run manage.py check.",
+            instance.pk,
+            type(err).__name__,
+        )

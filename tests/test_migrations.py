@@ -91,3 +91,92 @@ def test_makemigrations_finds_no_changes():
     out = io.StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+# -- issue 10, defect 15: a schema-qualified table, a missing table ------------------------------
+
+SCHEMA = "om_shop"
+
+
+@pytest.fixture
+def shop_schema(monkeypatch):
+    """A copy of the legacy table, without the reference column, in a schema of its own."""
+    from tests.testapp.models import ProductOrder
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+        cursor.execute(f'CREATE SCHEMA "{SCHEMA}"')
+        cursor.execute(f'CREATE TABLE "{SCHEMA}"."{TABLE}" (LIKE public."{TABLE}")')
+        cursor.execute(f'ALTER TABLE "{SCHEMA}"."{TABLE}" DROP COLUMN "{COLUMN}"')
+    call_command("migrate", "order_monitor", "0001", verbosity=0)
+
+    def point_model_at(db_table):
+        monkeypatch.setattr(ProductOrder._meta, "db_table", db_table)
+
+    yield point_model_at
+    monkeypatch.undo()
+    call_command("migrate", "order_monitor", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA "{SCHEMA}" CASCADE')
+
+
+def schema_column_and_indexes():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = %s AND table_name = %s AND column_name = %s",
+            [SCHEMA, TABLE, COLUMN],
+        )
+        [columns] = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND tablename = %s AND indexdef LIKE %s",
+            [SCHEMA, TABLE, f"%({COLUMN})%"],
+        )
+        [indexes] = cursor.fetchone()
+    return columns, indexes
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(
+    "db_table",
+    [f'{SCHEMA}"."{TABLE}', f'"{SCHEMA}"."{TABLE}"', f"{SCHEMA}.{TABLE}"],
+    ids=["django-idiom", "fully-quoted", "dotted"],
+)
+def test_migrate_adds_the_column_to_a_table_in_another_schema(shop_schema, db_table):
+    shop_schema(db_table)
+    call_command("migrate", "order_monitor", verbosity=0)
+    assert schema_column_and_indexes() == (1, 1)
+    # Again: it finds what it added and adds nothing.
+    call_command("migrate", "order_monitor", "0001", verbosity=0)
+    call_command("migrate", "order_monitor", verbosity=0)
+    assert schema_column_and_indexes() == (1, 1)
+
+
+@pytest.mark.services
+def test_sqlmigrate_for_a_table_in_another_schema_prints_sql_postgresql_runs(shop_schema):
+    shop_schema(f'{SCHEMA}"."{TABLE}')
+    out = io.StringIO()
+    call_command("sqlmigrate", "order_monitor", "0002", stdout=out)
+    sql = "\n".join(line for line in out.getvalue().splitlines() if not line.startswith("--"))
+    assert f'ALTER TABLE "{SCHEMA}"."{TABLE}" ADD COLUMN IF NOT EXISTS "{COLUMN}" varchar(255) NULL;' in sql
+    assert f'CREATE INDEX IF NOT EXISTS "{TABLE}_{COLUMN}_om_idx" ON "{SCHEMA}"."{TABLE}" ("{COLUMN}");' in sql
+    statements = [s.strip() for s in sql.split(";") if s.strip().upper().startswith(("ALTER", "CREATE"))]
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    assert schema_column_and_indexes() == (1, 1)
+
+
+def test_migrate_fails_loudly_when_the_order_table_is_missing(monkeypatch):
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from django_order_monitor.operations import OrderTableMissing
+    from tests.testapp.models import ProductOrder
+
+    call_command("migrate", "order_monitor", "0001", verbosity=0)
+    monkeypatch.setattr(ProductOrder._meta, "db_table", "no_such_orders")
+    with pytest.raises(OrderTableMissing, match=r"'no_such_orders' .* does not exist.*Create the table .* then run migrate again"):
+        call_command("migrate", "order_monitor", verbosity=0)
+    applied = MigrationRecorder(connection).applied_migrations()
+    assert ("order_monitor", "0002_add_provider_referans") not in applied
+    monkeypatch.undo()
+    call_command("migrate", "order_monitor", verbosity=0)
