@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import breaker, transitions
-from . import host
+from . import breaker, host, transitions
 from .adapters.base import Outcome, StatusResult, clean_pin, mask_pin
 from .conf import app_settings, get_order_model
 from .models import CallbackReceipt, MonitoredOrder, StatusCheck
