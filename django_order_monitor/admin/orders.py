@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import host
 from ..models import MonitoredOrder
-from . import display
+from . import display, steering
 from .actions import MONITOR_ACTIONS, SteeringActions
 
 
@@ -116,15 +116,18 @@ class OrderMonitorAdminMixin(SteeringActions):
                 actions[action_name] = (func, action_name, description)
         return actions
 
-    def monitored_entries(self, queryset):
-        entries, unfollowed = [], []
-        for order in queryset.select_related("monitoring"):
-            entry = _entry_or_none(order)
-            if entry is None:
-                unfollowed.append(order)
+    def monitored_ids(self, queryset):
+        ids, unfollowed_pks = [], []
+        for order_pk, monitored_id in queryset.values_list("pk", "monitoring__pk"):
+            if monitored_id is None:
+                unfollowed_pks.append(order_pk)
             else:
-                entries.append(entry)
-        return entries, unfollowed
+                ids.append(monitored_id)
+        unfollowed = []
+        for chunk in steering.chunks(unfollowed_pks):
+            by_pk = queryset.model._base_manager.in_bulk(chunk)
+            unfollowed.extend(by_pk[pk] for pk in chunk if pk in by_pk)
+        return ids, unfollowed
 
     @admin.display(description=_("monitoring"))
     def monitoring_column(self, order):
