@@ -86,7 +86,7 @@ def test_unauthenticated_pushes_change_nothing(client, make_order, kwargs, statu
     "payload, error",
     [
         ({"referans": "CB-4", "status": "teleported"}, "unknown status word"),
-        ({"referans": "CB-4", "status": "done", "pin": " - "}, "a completed order needs its PIN"),
+        ({"referans": "CB-4", "status": "done", "pin": " - "}, "a completed order needs a storable PIN: completed without a PIN"),
         ({"status": "done"}, "body needs a 'referans'"),
         ({"referans": "NOPE", "status": "failed"}, "no followed order has this reference"),
     ],
@@ -100,3 +100,110 @@ def test_bad_pushes_are_refused_with_a_reason(client, make_order, payload, error
 
 def test_get_is_not_allowed(client):
     assert client.get(URL).status_code == 405
+
+
+# -- issue 10, defect 11: one transaction per push, and headers that cannot break the endpoint -----------
+
+
+def test_a_push_whose_terminal_callback_failed_is_accepted_on_the_identical_retry(client, make_order, settings):
+    order = make_order(referans="CB-5")
+    body = json.dumps({"referans": "CB-5", "status": "done", "pin": "CB-PIN-5"}).encode()
+    timestamp = str(int(time.time()))
+    headers = {"X-Order-Monitor-Timestamp": timestamp, "X-Order-Monitor-Signature": sign(SECRET, timestamp, body)}
+
+    settings.ORDER_MONITOR_TERMINAL_CALLBACK = "tests.hooks.failing_terminal"
+    failed = client.post(URL, data=body, content_type="application/json", headers=headers)
+    assert failed.status_code == 503  # retryable: nothing of this push was kept
+    order.refresh_from_db()
+    assert (order.status, order.pin_code) == ("pending", None)
+    assert MonitoredOrder.objects.get().state == "watching"
+    assert not StatusCheck.objects.exists()
+
+    settings.ORDER_MONITOR_TERMINAL_CALLBACK = "tests.hooks.record_terminal"
+    retried = client.post(URL, data=body, content_type="application/json", headers=headers)
+    assert retried.json() == {"ok": True, "applied": True, "state": "completed"}
+    order.refresh_from_db()
+    assert (order.status, order.pin_code) == ("approved", "CB-PIN-5")
+    assert StatusCheck.objects.count() == 1
+    assert len(hooks.terminal_calls) == 1
+
+
+@pytest.mark.parametrize("signature", ["é" * 64, "ab\u200bcd", "\u0661\u0662"], ids=["latin", "zero-width", "arabic-digits"])
+def test_a_non_ascii_signature_is_refused_not_a_crash(client, make_order, signature):
+    make_order(referans="CB-6")
+    response = client.post(
+        URL,
+        data=json.dumps({"referans": "CB-6", "status": "failed"}).encode(),
+        content_type="application/json",
+        headers={"X-Order-Monitor-Timestamp": str(int(time.time())), "X-Order-Monitor-Signature": signature},
+    )
+    assert (response.status_code, response.json()["error"]) == (403, "bad signature")
+    assert MonitoredOrder.objects.get().state == "watching"
+
+
+@pytest.mark.parametrize("timestamp", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "\u0661\u0667\u0660\u0660"])
+def test_a_timestamp_that_is_not_a_finite_number_is_refused(client, make_order, timestamp):
+    make_order(referans="CB-7")
+    body = json.dumps({"referans": "CB-7", "status": "failed"}).encode()
+    response = client.post(
+        URL,
+        data=body,
+        content_type="application/json",
+        headers={"X-Order-Monitor-Timestamp": timestamp, "X-Order-Monitor-Signature": sign(SECRET, timestamp, body)},
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "missing or malformed X-Order-Monitor-Timestamp")
+    assert MonitoredOrder.objects.get().state == "watching"
+    assert not StatusCheck.objects.exists()
+
+
+def test_a_pin_echoed_in_the_message_is_stored_masked(client, make_order, django_user_model):
+    from io import StringIO
+
+    from django.contrib.auth.models import Permission
+    from django.core.management import call_command
+
+    pin = "ECHO-7731-PIN"
+    order = make_order(referans="CB-8")
+    response = push(client, {"referans": "CB-8", "status": "done", "pin": pin, "message": f"delivered, code {pin}"})
+    assert response.json()["state"] == "completed"
+    order.refresh_from_db()
+    assert order.pin_code == pin  # the shop gets it; the monitor's tables do not
+
+    assert StatusCheck.objects.get().message == "delivered, code ***"
+    entry = MonitoredOrder.objects.get()
+    assert entry.last_message == "delivered, code ***"
+    out = StringIO()
+    call_command("order_monitor_explain", str(order.pk), stdout=out)
+    assert pin not in out.getvalue()
+    operator = django_user_model.objects.create_user("cb-operator", is_staff=True)
+    operator.user_permissions.add(Permission.objects.get(codename="view_monitoredorder"))
+    client.force_login(operator)
+    page = client.get(f"/admin/order_monitor/monitoredorder/{entry.pk}/change/").content.decode()
+    assert "delivered, code ***" in page and pin not in page
+
+
+@pytest.mark.parametrize("pin", [False, True, [], ["P"], 0, 1234, {}, {"pin": "P"}, 1.5, "", "   ", "-"])
+def test_a_completion_whose_pin_is_not_text_never_completes(client, make_order, pin):
+    order = make_order(referans="CB-9")
+    response = push(client, {"referans": "CB-9", "status": "done", "pin": pin})
+    assert response.status_code == 400
+    order.refresh_from_db()
+    assert (order.status, order.external_status, order.pin_code) == ("pending", "sent", None)
+    assert MonitoredOrder.objects.get().state == "watching"
+    assert not StatusCheck.objects.exists()
+    assert hooks.terminal_calls == []
+
+
+@pytest.mark.parametrize(
+    "pin, error",
+    [("AB\x00CD", "'status', 'pin' and 'message' must be text"), ("AB\x07CD", "a completed order needs a storable PIN: PIN has characters that are not printable"),
+     ("P" * 121, "a completed order needs a storable PIN: PIN is longer than the shop's column (121 > 120 characters)")],
+    ids=["nul", "bell", "too-long"],
+)
+def test_a_completion_whose_pin_cannot_be_stored_unchanged_is_refused(client, make_order, pin, error):
+    order = make_order(referans="CB-10")
+    response = push(client, {"referans": "CB-10", "status": "done", "pin": pin})
+    assert (response.status_code, response.json()["error"]) == (400, error)
+    order.refresh_from_db()
+    assert (order.status, order.pin_code) == ("pending", None)
+    assert not StatusCheck.objects.exists()

@@ -3,6 +3,11 @@
 ``SteeringActions`` is mixed into the ledger admin and, through
 ``OrderMonitorAdminMixin``, into the shop's order admin. Stopping and marking
 failed ask for a confirmation (and a reason) first, like Django's delete action.
+
+A selection is read as ids and loaded a chunk at a time ("select all" over
+thousands of rows must not build one huge query). Above
+``steering.BACKGROUND_ABOVE`` followed orders, "mark failed", "check now" and
+"restart" are handed to background tasks and the operator is told how many.
 """
 
 from __future__ import annotations
@@ -30,21 +35,32 @@ class SteeringActions:
     class Media:
         css = {"all": ("order_monitor/admin.css",)}
 
+    def monitored_ids(self, queryset) -> tuple[list[int], list]:
+        """(ledger ids of the selection, selected shop orders that have none), in the list's order."""
+        raise NotImplementedError
+
     def monitored_entries(self, queryset) -> tuple[list, list]:
         """(ledger rows of the selection, selected shop orders that have none)."""
-        raise NotImplementedError
+        ids, unfollowed = self.monitored_ids(queryset)
+        return list(steering.load_entries(ids)), unfollowed
 
     @admin.action(description=gettext_lazy("Check status now"), permissions=["change"])
     def monitor_check_now(self, request, queryset):
-        entries, unfollowed = self.monitored_entries(queryset)
-        tally = steering.check_now(entries)
+        ids, unfollowed = self.monitored_ids(queryset)
+        if len(ids) > steering.BACKGROUND_ABOVE:
+            tally = steering.queue_in_background("check_now", ids, steering.Tally())
+        else:
+            tally = steering.check_now(steering.load_entries(ids))
         steering.start_unfollowed(unfollowed, tally, check_now=True)
         steering.report(self, request, "check_now", tally)
 
     @admin.action(description=gettext_lazy("Restart monitoring (new attempts and deadline)"), permissions=["change"])
     def monitor_restart(self, request, queryset):
-        entries, unfollowed = self.monitored_entries(queryset)
-        tally = steering.restart(entries)
+        ids, unfollowed = self.monitored_ids(queryset)
+        if len(ids) > steering.BACKGROUND_ABOVE:
+            tally = steering.queue_in_background("restart", ids, steering.Tally())
+        else:
+            tally = steering.restart(steering.load_entries(ids))
         steering.start_unfollowed(unfollowed, tally)
         steering.report(self, request, "restart", tally)
 
@@ -62,9 +78,9 @@ class SteeringActions:
                 ),
                 default_reason=_("stopped by %(user)s in the admin") % {"user": request.user.get_username()},
             )
-        entries, unfollowed = self.monitored_entries(queryset)
+        ids, unfollowed = self.monitored_ids(queryset)
         reason = self._reason(request, _("stopped by %(user)s in the admin"))
-        self._report_skipping_unfollowed(request, "stop", steering.stop(entries, reason), unfollowed)
+        self._report_skipping_unfollowed(request, "stop", steering.stop(steering.load_entries(ids), reason), unfollowed)
 
     @admin.action(description=gettext_lazy("Mark failed (runs the shop's failure path)"), permissions=["change"])
     def monitor_mark_failed(self, request, queryset):
@@ -81,14 +97,19 @@ class SteeringActions:
                 ),
                 default_reason=_("marked failed by %(user)s in the admin") % {"user": request.user.get_username()},
             )
-        entries, unfollowed = self.monitored_entries(queryset)
+        ids, unfollowed = self.monitored_ids(queryset)
         message = self._reason(request, _("marked failed by %(user)s in the admin"))
-        self._report_skipping_unfollowed(request, "mark_failed", steering.mark_failed(entries, message), unfollowed)
+        if len(ids) > steering.BACKGROUND_ABOVE:
+            tally = steering.queue_in_background("mark_failed", ids, steering.Tally(), message)
+        else:
+            tally = steering.mark_failed(steering.load_entries(ids), message)
+        self._report_skipping_unfollowed(request, "mark_failed", tally, unfollowed)
 
     @admin.action(description=gettext_lazy("Extend the deadline by 24 hours"), permissions=["change"])
     def monitor_extend_deadline(self, request, queryset):
-        entries, unfollowed = self.monitored_entries(queryset)
-        self._report_skipping_unfollowed(request, "extend_deadline", steering.extend_deadline(entries), unfollowed)
+        ids, unfollowed = self.monitored_ids(queryset)
+        tally = steering.extend_deadline(steering.load_entries(ids))
+        self._report_skipping_unfollowed(request, "extend_deadline", tally, unfollowed)
 
     def _report_skipping_unfollowed(self, request, action: str, tally, unfollowed) -> None:
         # These actions steer followed orders only; name the others instead of starting them.

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import F
+from django.db.models.constants import LOOKUP_SEP
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from .. import host
+from ..conf import get_order_model
 from ..stats import humanize_seconds, overdue_after
 
 #: Shown instead of a PIN. Fixed width: a masked PIN tells nothing about its length.
@@ -32,6 +36,38 @@ def order_pin(order) -> str | None:
 
 def can_view_pin(request) -> bool:
     return request.user.has_perm(VIEW_PIN_PERMISSION)
+
+
+def touches_pin(model, path) -> bool:
+    """Whether a lookup, ordering or search path from ``model`` reaches the shop's PIN attribute.
+
+    ``path`` is a ``__`` chain (``pin_code__startswith``, ``monitoring__order__pin_code``,
+    ``-pin_code``, ``^pin_code``) or an ordering expression; relations are followed,
+    so no detour through another model reaches the PIN either.
+    """
+    if not isinstance(path, str):
+        names = [getattr(node, "name", "") for node in _flatten(path) if isinstance(node, F)]
+        return any(touches_pin(model, name) for name in names)
+    order_model = get_order_model()
+    pin = host.resolve_fields(order_model).get("pin")
+    if pin is None:
+        return False
+    for part in path.lstrip("-^=@").split(LOOKUP_SEP):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        if model is order_model and field.name == order_model._meta.get_field(pin).name:
+            return True
+        if not field.is_relation or field.related_model is None:
+            return False
+        model = field.related_model
+    return False
+
+
+def _flatten(expression):
+    flatten = getattr(expression, "flatten", None)
+    return list(flatten()) if flatten is not None else [expression]
 
 
 def when(value: dt.datetime | None, now: dt.datetime | None = None) -> str:

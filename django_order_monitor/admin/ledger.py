@@ -160,6 +160,12 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
         # Prefetch, not a join: a ledger row whose shop order was deleted stays listed.
         return super().get_queryset(request).prefetch_related("order")
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # ``?order__pin_code__startswith=`` would recover a PIN one character at a time.
+        if (request is None or not display.can_view_pin(request)) and display.touches_pin(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
@@ -170,8 +176,9 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
             condition |= Q(order_id=order_pk)
         return queryset.filter(condition), False
 
-    def monitored_entries(self, queryset):
-        return list(queryset), []
+    def monitored_ids(self, queryset):
+        # Ids only: the list's prefetch of the shop's orders would be one OR per row (a 500 on SQLite).
+        return list(queryset.prefetch_related(None).values_list("pk", flat=True)), []
 
     # -- columns -----------------------------------------------------------------------------
 

@@ -3,9 +3,17 @@
 It adds a monitoring column (state and next check), masks the PIN in lists
 (and on detail pages for users without ``order_monitor.view_pin``) and adds the
 steering actions, which start following orders that are not followed yet.
+
+A masked column is not enough: a filter ``?pin_code__startswith=A`` answered
+with a shorter or longer list gives the PIN away one character at a time. For
+users without ``view_pin`` the changelist refuses every lookup that reaches the
+PIN (Django answers 400), never orders by it and leaves it out of search and
+the filter sidebar.
 """
 
 from __future__ import annotations
+
+import functools
 
 from django.contrib import admin
 from django.utils.html import format_html
@@ -13,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import host
 from ..models import MonitoredOrder
-from . import display
+from . import display, steering
 from .actions import MONITOR_ACTIONS, SteeringActions
 
 
@@ -58,6 +66,43 @@ class OrderMonitorAdminMixin(SteeringActions):
             readonly.append("masked_pin")
         return readonly
 
+    # -- no probing the PIN through filters, ordering or search --------------------------------
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if (request is None or not display.can_view_pin(request)) and display.touches_pin(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if display.can_view_pin(request):
+            return fields
+        return [name for name in fields if not display.touches_pin(self.model, name)]
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if display.can_view_pin(request):
+            return filters
+        # A filter's sidebar lists the values themselves.
+        return [f for f in filters if not display.touches_pin(self.model, f[0] if isinstance(f, (list, tuple)) else f)]
+
+    def get_ordering(self, request):
+        ordering = super().get_ordering(request) or ()
+        if display.can_view_pin(request):
+            return ordering
+        return [name for name in ordering if not display.touches_pin(self.model, name)]
+
+    def get_sortable_by(self, request):
+        sortable = super().get_sortable_by(request)
+        if display.can_view_pin(request):
+            return sortable
+        names = self.get_list_display(request) if sortable is None else sortable
+        return [name for name in names if not _orders_by_pin(self, name)]
+
+    def get_changelist(self, request, **kwargs):
+        changelist = super().get_changelist(request, **kwargs)
+        return changelist if display.can_view_pin(request) else _pin_blind(changelist)
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         if self.actions is None or admin.options.IS_POPUP_VAR in request.GET:
@@ -71,15 +116,18 @@ class OrderMonitorAdminMixin(SteeringActions):
                 actions[action_name] = (func, action_name, description)
         return actions
 
-    def monitored_entries(self, queryset):
-        entries, unfollowed = [], []
-        for order in queryset.select_related("monitoring"):
-            entry = _entry_or_none(order)
-            if entry is None:
-                unfollowed.append(order)
+    def monitored_ids(self, queryset):
+        ids, unfollowed_pks = [], []
+        for order_pk, monitored_id in queryset.values_list("pk", "monitoring__pk"):
+            if monitored_id is None:
+                unfollowed_pks.append(order_pk)
             else:
-                entries.append(entry)
-        return entries, unfollowed
+                ids.append(monitored_id)
+        unfollowed = []
+        for chunk in steering.chunks(unfollowed_pks):
+            by_pk = queryset.model._base_manager.in_bulk(chunk)
+            unfollowed.extend(by_pk[pk] for pk in chunk if pk in by_pk)
+        return ids, unfollowed
 
     @admin.display(description=_("monitoring"))
     def monitoring_column(self, order):
@@ -95,6 +143,32 @@ class OrderMonitorAdminMixin(SteeringActions):
     @admin.display(description=_("PIN"))
     def masked_pin(self, order):
         return display.mask_pin(host.read(order, "pin"))
+
+
+@functools.cache
+def _pin_blind(changelist: type) -> type:
+    """``changelist`` that ignores ``?o=`` on any column ordered by the PIN."""
+
+    class PinBlindChangeList(changelist):
+        def get_ordering_field(self, field_name):
+            order_field = super().get_ordering_field(field_name)
+            if order_field is not None and display.touches_pin(self.model, order_field):
+                return None
+            return order_field
+
+    PinBlindChangeList.__name__ = PinBlindChangeList.__qualname__ = f"PinBlind{changelist.__name__}"
+    return PinBlindChangeList
+
+
+def _orders_by_pin(model_admin, name) -> bool:
+    """Whether the list column ``name`` sorts by the PIN (a PIN field, or ``ordering=`` on the PIN)."""
+    if not callable(name) and "__" not in str(name) and display.touches_pin(model_admin.model, name):
+        return True
+    attr = name if callable(name) else getattr(model_admin, name, None) or getattr(model_admin.model, name, None)
+    if isinstance(attr, property):
+        attr = attr.fget
+    order_field = getattr(attr, "admin_order_field", None) if attr is not None else (name if "__" in name else None)
+    return order_field is not None and display.touches_pin(model_admin.model, order_field)
 
 
 def _pin_attname(model) -> str | None:
