@@ -53,6 +53,16 @@ def events(order):
     return sorted(TerminalEvent.objects.filter(order_id=order.pk).values_list("outcome", "source"))
 
 
+def client_as_admin():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user, _ = get_user_model().objects.get_or_create(username="ops", defaults={"is_staff": True, "is_superuser": True})
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 # -- 0. the shop's own status service performs the transition ------------------------------------
 
 
@@ -205,7 +215,11 @@ def test_a_completion_after_the_timeout_reaches_the_shop_and_is_counted(clock, q
     # A second copy of the answer tells the shop nothing new.
     response = push(client, {"referans": "LATE-1", "status": "completed", "pin": "LATE-PIN-1", "message": "again"})
     assert len(hooks.late_completions) == 1
-    # Operators see it counted.
+    # Operators see it counted: the ledger's filter, the dashboard, the status command.
+    listed = client_as_admin().get("/admin/order_monitor/monitoredorder/?late=yes").content.decode()
+    assert str(order.pk) in listed and "completed after it ended" in listed
+    dashboard = client_as_admin().get("/admin/order_monitor/monitoredorder/dashboard/").content.decode()
+    assert 'id="om-late"' in dashboard and '<span class="om-figure">1</span><span class="om-label">completed after' in dashboard
     out = io.StringIO()
     call_command("order_monitor_status", stdout=out)
     assert "Completed at the provider after they had ended, last 24 h: 1 " in out.getvalue()

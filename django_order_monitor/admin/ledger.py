@@ -63,6 +63,19 @@ class StuckFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LateCompletionFilter(admin.SimpleListFilter):
+    """Orders the provider completed after they had ended: a PIN was charged that nobody got."""
+
+    title = _("completed after it ended")
+    parameter_name = "late"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("completed at the provider after it ended"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(late_completed_at__isnull=False) if self.value() == "yes" else queryset
+
+
 class StatusCheckInline(admin.TabularInline):
     """The check history of one order, newest first. Never holds a PIN."""
 
@@ -103,7 +116,7 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
         "last_error_column",
         "pin_column",
     )
-    list_filter = ("state", "next_check_by", ProviderFilter, OverdueFilter, StuckFilter)
+    list_filter = ("state", "next_check_by", ProviderFilter, OverdueFilter, StuckFilter, LateCompletionFilter)
     search_fields = ("referans",)
     search_help_text = _("An order id (exact), or any part of a provider reference.")
     ordering = ("-pk",)
@@ -134,7 +147,10 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
             _("Last check"),
             {"fields": ("last_checked_at", "last_outcome", "last_provider_status", "last_message", "last_error")},
         ),
-        (_("Times"), {"fields": ("provider_completed_at", "finished_at", "created_at", "updated_at")}),
+        (
+            _("Times"),
+            {"fields": ("provider_completed_at", "finished_at", "late_completed_at", "created_at", "updated_at")},
+        ),
     )
 
     # -- the ledger is written by the monitor only ------------------------------------------
