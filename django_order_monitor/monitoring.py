@@ -15,8 +15,8 @@ from django.db.models import F, Model
 from django.utils import timezone
 
 from . import host, policy, scheduling, sql
-from .conf import app_settings
-from .exceptions import NotMonitorable
+from .conf import app_settings, validate_provider_choice
+from .exceptions import NotMonitorable, UnknownProviderError
 from .models import MonitoredOrder
 from .providers import resolve_provider_name
 
@@ -47,9 +47,12 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
     """
     if not isinstance(order, Model):
         order = host.base_queryset().get(pk=order)
-    if provider is not None and provider not in (app_settings.PROVIDERS or {}):
+    if provider is not None:
         # A typo here would otherwise surface a day later as a timed-out (refunded) order.
-        raise NotMonitorable(f"Order {order.pk} cannot be monitored: provider {provider!r} is not in ORDER_MONITOR_PROVIDERS.")
+        try:
+            validate_provider_choice(provider)
+        except UnknownProviderError as err:
+            raise NotMonitorable(f"Order {order.pk} cannot be monitored: {err}") from None
     reason = why_not_monitorable(order)
     if reason and not (provider and reason.startswith("no provider")):
         existing = MonitoredOrder.objects.filter(order_id=order.pk).first()
