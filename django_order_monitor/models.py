@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .adapters.base import Outcome
 from .conf import order_model_reference
 
 
@@ -125,10 +126,12 @@ class StatusCheck(models.Model):
     """One call to a provider about one order. Never holds the PIN."""
 
     class Result(models.TextChoices):
-        COMPLETED = "completed", _("completed")
-        PROCESSING = "processing", _("processing")
-        FAILED = "failed", _("failed")
-        QUERY_ERROR = "query_error", _("query error")
+        """The adapters' :class:`Outcome` words, plus the two ways a call itself can fail."""
+
+        COMPLETED = Outcome.COMPLETED.value, _("completed")
+        PROCESSING = Outcome.PROCESSING.value, _("processing")
+        FAILED = Outcome.FAILED.value, _("failed")
+        QUERY_ERROR = Outcome.QUERY_ERROR.value, _("query error")
         TRANSPORT_ERROR = "transport_error", _("transport error")
         #: Something of ours failed during the check (database, a shop callback, a setting).
         INTERNAL_ERROR = "internal_error", _("internal error")
