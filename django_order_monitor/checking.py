@@ -145,7 +145,7 @@ def stop_reason(order_statuses: dict[str, Any] | None) -> str:
     """
     if order_statuses is None:
         return "the order no longer exists"
-    if _ended_elsewhere(order_statuses):
+    if not host.is_open(order_statuses):
         return transitions.ENDED_OUTSIDE
     return ""
 
@@ -348,16 +348,6 @@ def _past_final_grace(entry: MonitoredOrder, now: dt.datetime) -> bool:
     # A provider outage at the deadline must not time orders out: keep asking
     # for a real final answer for FINAL_CHECK_GRACE after the deadline.
     return now >= entry.deadline_at + dt.timedelta(seconds=float(app_settings.FINAL_CHECK_GRACE))
-
-
-def _ended_elsewhere(order_statuses: dict[str, Any]) -> bool:
-    """True when the shop (an operator, another system) already ended the order."""
-    internal_terminal = {v for v in (app_settings.INTERNAL_STATUS_VALUES or {}).values() if v}
-    status = order_statuses.get("status")
-    if status is not None and status in internal_terminal:
-        return True
-    words = list(app_settings.SUCCESS_STATUSES) + list(app_settings.FAILURE_STATUSES)
-    return host.matches(order_statuses.get("external_status"), words)
 
 
 def why_skipped(monitored_order_id: int, now: dt.datetime) -> str:

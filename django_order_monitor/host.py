@@ -120,20 +120,44 @@ def write(order_pk: Any, values: Mapping[str, Any], *, only_if_external_in: Iter
     return sql.update(model, order_pk, updates, where_upper_in=(external, words) if words is not None else None)
 
 
-def hold_if_open(order_pk: Any, open_words: Iterable[str]) -> bool:
-    """Lock the order's row if the shop still waits for the provider; False if it ended.
+def open_words() -> list[str]:
+    """External statuses that mean the shop still waits for the provider."""
+    words = list(app_settings.DISPATCHED_STATUSES or [])
+    processing = (app_settings.EXTERNAL_STATUS_VALUES or {}).get("processing")
+    if processing and processing not in words:
+        words.append(processing)
+    return words
 
-    Open: the external status is one of ``open_words`` (case-insensitive) and
-    the internal status is not one of the final values the monitor writes. The
-    compare-and-set is a no-op UPDATE (``SET external = external``), so it takes
-    the row lock until the caller's transaction ends and changes nothing the
-    shop's own code would see.
+
+def final_statuses() -> list[Any]:
+    """Internal statuses that mean the order has ended (the ones the monitor writes)."""
+    return [value for value in (app_settings.INTERNAL_STATUS_VALUES or {}).values() if value]
+
+
+def is_open(order_statuses: Mapping[str, Any]) -> bool:
+    """Whether the shop still waits for the provider, from what :func:`statuses` read.
+
+    Open: the external status is one of :func:`open_words` (case-insensitive)
+    and the internal status (if mapped) is not one of :func:`final_statuses`.
+    The same rule, in SQL, guards the terminal write (:func:`hold_if_open`).
+    """
+    if order_statuses.get("status") in final_statuses():
+        return False
+    return matches(order_statuses.get("external_status"), open_words())
+
+
+def hold_if_open(order_pk: Any) -> bool:
+    """Lock the order's row if it is still open (:func:`is_open`); False if the shop ended it.
+
+    The compare-and-set is a no-op UPDATE (``SET external = external``), so it
+    takes the row lock until the caller's transaction ends and changes nothing
+    the shop's own code would see.
     """
     model = get_order_model()
     fields = resolve_fields(model)
     external = fields["external_status"]
-    queryset = model._base_manager.filter(pk=order_pk).filter(status_in(external, open_words))
-    final = [value for value in (app_settings.INTERNAL_STATUS_VALUES or {}).values() if value]
+    queryset = model._base_manager.filter(pk=order_pk).filter(status_in(external, open_words()))
+    final = final_statuses()
     if "status" in fields and final:
         queryset = queryset.exclude(**{f"{fields['status']}__in": final})
     return bool(queryset.update(**{external: F(external)}))

@@ -147,7 +147,7 @@ def finish(
             else:
                 logger.info("Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source)
             return None
-        if writes_order and not host.hold_if_open(entry.order_id, _open_words()):
+        if writes_order and not host.hold_if_open(entry.order_id):
             _ended_outside(entry, outcome, source, now)
             if pin is not None:
                 _late_completion(entry, pin, source, now)
@@ -201,15 +201,6 @@ def _answer_bookkeeping(result: StatusResult | None, now: dt.datetime) -> dict[s
         "error_streak": 0,
         "last_error": "",
     }
-
-
-def _open_words() -> list[str]:
-    """External statuses that mean the shop still waits for the provider."""
-    words = list(app_settings.DISPATCHED_STATUSES or [])
-    processing = (app_settings.EXTERNAL_STATUS_VALUES or {}).get("processing")
-    if processing and processing not in words:
-        words.append(processing)
-    return words
 
 
 def _ended_outside(entry: MonitoredOrder, outcome: str, source: str, now: dt.datetime) -> None:
