@@ -88,7 +88,7 @@ class Staff(threading.Thread):
     ``early``: order pk -> epoch second to reject at (before the provider decides).
     ``racing``: order pk -> epoch second after which the order is rejected the
     moment a consumer holds its lease (a check in flight), or once the monitor
-    has ended it. ``after``: order pk -> rejected the moment the monitor has
+    has ended it. ``after``: orders rejected the moment the monitor has
     ended it (too late: the rejection must change nothing).
     """
 
