@@ -7,6 +7,7 @@ redirect to another host (defect 13).
 
 from __future__ import annotations
 
+import threading
 import gzip
 import json
 import time
@@ -153,3 +154,29 @@ def test_a_redirect_loop_is_a_failed_query(server):
     with pytest.raises(ProviderResponseError, match="more than 5 redirects on servis/pin_kontrol.php"):
         provider.fetch_status("R-5")
     provider.close()
+
+
+def test_many_threads_sharing_one_adapter_never_touch_a_connection_they_gave_back(server):
+    """32 consumer threads, one adapter, a pool of 10 connections (as in a run_huey consumer).
+
+    A connection goes back to the pool (or is closed, the pool being full) the moment its
+    reply has been read; setting a read timeout on its socket after that hit a socket that
+    was closed, or in use by another thread, as an OSError: a failed query for no reason.
+    """
+    server.body = b"OK|1| |bekleniyor"
+    adapter = znet(server.url)
+    failures = []
+
+    def worker():
+        for _ in range(40):
+            try:
+                assert adapter.fetch_status("R-1").outcome.value == "processing"
+            except Exception as err:  # noqa: BLE001 (collected for the assertion below)
+                failures.append(type(err).__name__ + ": " + str(err))
+
+    threads = [threading.Thread(target=worker) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []

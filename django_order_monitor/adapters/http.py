@@ -371,7 +371,6 @@ class RequestsProvider(BaseProvider):
         if length.isdigit() and int(length) > self.max_reply_bytes:
             raise self._too_big(path)
         raw = response.raw
-        sock = _socket_of(raw)
         read_timeout = self.timeout[1]
         chunks: list[bytes] = []
         size = 0
@@ -382,6 +381,10 @@ class RequestsProvider(BaseProvider):
             cut = remaining < read_timeout
             failure: ProviderError | None = None
             try:
+                # Asked afresh each time: once the reply is read, urllib3 gives the
+                # connection back to the pool (or closes it), and its socket may then
+                # be another thread's.
+                sock = _socket_of(raw)
                 if sock is not None:
                     sock.settimeout(min(read_timeout, remaining))
                 chunk = raw.read1(_READ_SIZE, decode_content=True)
