@@ -7,9 +7,9 @@ redirect to another host (defect 13).
 
 from __future__ import annotations
 
-import threading
 import gzip
 import json
+import threading
 import time
 
 import pytest
