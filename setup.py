@@ -39,7 +39,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "fake-znet = django_order_monitor.fake_znet.__main__:main",
+            "fake-znet = django_order_monitor.testing.fake_znet.__main__:main",
         ],
     },
     classifiers=[

@@ -1,9 +1,9 @@
 """Batch status: HTTP calls saved by answering many orders per call (check_batch + BatchJsonProvider).
 
 Real: ``orders`` followed orders of the reference mix on the fake batch server
-(100 ms per call), checked in two rounds with ``batching.check_batch`` (everything
+(100 ms per call), checked in two rounds with ``grouping.check_batch`` (everything
 due each round, the adapter's batch size 50) against the same rounds checked one
-by one with ``checking.check_order``. The simulation's "batched calls/order"
+by one with ``pipeline.check_order``. The simulation's "batched calls/order"
 column (detection section) gives the saving under the adaptive schedule.
 """
 
@@ -26,10 +26,10 @@ def main() -> None:
     from django.utils import timezone
 
     from benchmarks.settings import providers
-    from django_order_monitor import batching, checking
-    from django_order_monitor.fake_batchjson import FakeBatchJsonServer
+    from django_order_monitor.engine import grouping, pipeline
     from django_order_monitor.models import MonitoredOrder, StatusCheck
     from django_order_monitor.providers import close_all
+    from django_order_monitor.testing.fake_batchjson import FakeBatchJsonServer
     from tests.testapp.models import ProductOrder
 
     rows = []
@@ -51,10 +51,10 @@ def main() -> None:
             for _ in range(2):  # two rounds: everything due each time
                 MonitoredOrder.objects.update(next_check_at=timezone.now(), next_check_by="sweep")
                 if mode.startswith("check_batch"):
-                    batching.check_batch(ids)
+                    grouping.check_batch(ids)
                 else:
                     for pk in ids:
-                        checking.check_order(pk)
+                        pipeline.check_order(pk)
             seconds = time.perf_counter() - clock
             checks = StatusCheck.objects.count()
             rows.append([mode, checks, fake.http_calls, fake.http_calls / checks, checks / seconds])

@@ -91,7 +91,7 @@ def main() -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
-    from django_order_monitor import stats
+    from django_order_monitor.engine import stats
     from django_order_monitor.models import MonitoredOrder
 
     if settings.DATABASES["default"]["NAME"] != args.db:

@@ -28,9 +28,9 @@ def real_stack(scale: float, per_policy: int, window: float, horizon: float, wor
     from django.conf import settings
 
     from benchmarks.settings import providers
-    from django_order_monitor import sweep
-    from django_order_monitor.fake_znet import FakeZnetServer
+    from django_order_monitor.engine import sweep
     from django_order_monitor.models import MonitoredOrder
+    from django_order_monitor.testing.fake_znet import FakeZnetServer
     from tests.testapp.models import ProductOrder
 
     stack.reset()

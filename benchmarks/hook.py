@@ -42,7 +42,7 @@ def main() -> None:
     stack.setup(BENCH_HUEY_NAME="om-bench-hook")
     from django.db.models.signals import post_save
 
-    from django_order_monitor.receivers import order_saved
+    from django_order_monitor.hook import order_saved
     from tests.testapp.models import ProductOrder
 
     stack.reset()

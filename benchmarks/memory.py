@@ -21,7 +21,7 @@ from benchmarks import stack
 
 def _add_orders(fake, count: int, serial: int) -> int:
     """Dispatch ``count`` new orders the way the hook would (ledger row + first check); returns the next serial."""
-    from django_order_monitor import policy, scheduling
+    from django_order_monitor.engine import policy, scheduling
     from django_order_monitor.models import MonitoredOrder
     from tests.testapp.models import ProductOrder
 
@@ -52,13 +52,13 @@ def main() -> None:
     scale = 60.0
     seconds = args.seconds or (90 if args.quick else 900)
     orders = args.orders or (2_000 if args.quick else 10_000)
-    stack.setup(BENCH_TIME_SCALE=str(scale), BENCH_POLICY="django_order_monitor.adaptive.AdaptivePolicy", BENCH_HUEY_NAME="om-bench-memory")
+    stack.setup(BENCH_TIME_SCALE=str(scale), BENCH_POLICY="django_order_monitor.engine.adaptive.AdaptivePolicy", BENCH_HUEY_NAME="om-bench-memory")
     from django.conf import settings
 
     from benchmarks.settings import providers
-    from django_order_monitor import sweep
-    from django_order_monitor.fake_znet import FakeZnetServer
+    from django_order_monitor.engine import sweep
     from django_order_monitor.models import MonitoredOrder, StatusCheck
+    from django_order_monitor.testing.fake_znet import FakeZnetServer
 
     stack.reset()
     with FakeZnetServer(seed="memory", time_scale=scale, max_orders=orders * 40) as fake:

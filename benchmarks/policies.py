@@ -12,8 +12,8 @@ import datetime as dt
 
 from django.conf import settings
 
-from django_order_monitor.adaptive import AdaptivePolicy
-from django_order_monitor.policy import NextCheck, Policy, clamp
+from django_order_monitor.engine.adaptive import AdaptivePolicy
+from django_order_monitor.engine.policy import NextCheck, Policy, clamp
 
 
 class FixedIntervalPolicy(Policy):

@@ -24,7 +24,7 @@ from benchmarks import stack
 
 def _start_fake() -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [stack.PYTHON, "-m", "django_order_monitor.fake_znet", "--port", "0", "--seed", "profile", "--auto-register", "--mix", "never=1"],
+        [stack.PYTHON, "-m", "django_order_monitor.testing.fake_znet", "--port", "0", "--seed", "profile", "--auto-register", "--mix", "never=1"],
         stdout=subprocess.PIPE, text=True, cwd=stack.ROOT,
     )
     line = process.stdout.readline()

@@ -43,14 +43,14 @@ TIME_SCALE = float(os.environ.get("BENCH_TIME_SCALE", "1"))
 def providers(znet_url, batch_url=None):
     """Every benchmark provider name, all on the same fake server (rate limits off)."""
     znet = {
-        "ADAPTER": "django_order_monitor.adapters.znet.ZnetProvider",
+        "ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider",
         "OPTIONS": {"base_url": znet_url, "kod": "demo", "sifre": "demo-secret", "connect_timeout": 2, "read_timeout": 10},
         "RATE_LIMIT": None,
     }
     configured = {name: dict(znet) for name in ("znet", "seed", "fixed", "adaptive")}
     if batch_url:
         configured["batch"] = {
-            "ADAPTER": "django_order_monitor.adapters.batchjson.BatchJsonProvider",
+            "ADAPTER": "django_order_monitor.providers.adapters.batchjson.BatchJsonProvider",
             "OPTIONS": {"base_url": batch_url, "api_token": "bench-token", "connect_timeout": 2, "read_timeout": 10},
             "RATE_LIMIT": None,
         }
@@ -59,7 +59,7 @@ def providers(znet_url, batch_url=None):
 
 ORDER_MONITOR_PROVIDERS = providers(os.environ.get("BENCH_FAKE_URL", "http://127.0.0.1:9/"), os.environ.get("BENCH_BATCH_URL"))
 ORDER_MONITOR_DEFAULT_PROVIDER = "znet"
-ORDER_MONITOR_POLICY = os.environ.get("BENCH_POLICY", "django_order_monitor.policy.Policy")
+ORDER_MONITOR_POLICY = os.environ.get("BENCH_POLICY", "django_order_monitor.engine.policy.Policy")
 ORDER_MONITOR_TERMINAL_CALLBACK = None
 
 if TIME_SCALE != 1:

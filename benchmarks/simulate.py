@@ -22,9 +22,9 @@ from typing import Any
 
 from django.test import override_settings
 
-from django_order_monitor import adaptive
-from django_order_monitor.fake_znet.plans import PlanOutcome, draw_plan
-from django_order_monitor.policy import Policy
+from django_order_monitor.engine import adaptive
+from django_order_monitor.engine.policy import Policy
+from django_order_monitor.testing.fake_znet.plans import PlanOutcome, draw_plan
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -81,7 +81,7 @@ def main() -> None:
     from django.utils import timezone
     from huey.contrib.djhuey import HUEY
 
-    from django_order_monitor import sweep
+    from django_order_monitor.engine import sweep
     from django_order_monitor.models import MonitoredOrder
     from tests.testapp.models import ProductOrder
 

@@ -90,7 +90,7 @@ def main() -> None:
     from django.conf import settings
 
     from benchmarks.settings import providers
-    from django_order_monitor.fake_znet import FakeZnetServer
+    from django_order_monitor.testing.fake_znet import FakeZnetServer
 
     configs = [  # (label, workers, latency ms, checks, kind)
         ("checks, 100 ms provider", 1, 100, 40, "check"),

@@ -17,7 +17,7 @@ class OrderMonitorConfig(AppConfig):
             tasks,  # noqa: F401  (registers the Huey tasks and connects the scheduling port)
         )
         from .conf import app_settings, is_model_label
-        from .receivers import order_saved
+        from .hook import order_saved
 
         # A missing or malformed label is check order_monitor.E001's to report, not a crash here.
         if is_model_label(app_settings.ORDER_MODEL):

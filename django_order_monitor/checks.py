@@ -19,9 +19,16 @@ from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULT_FIELDS, DEFAULTS, PREFIX, REQUIRED_ROLES, app_settings, get_order_model
+from .conf import (
+    DEFAULT_FIELDS,
+    DEFAULTS,
+    PREFIX,
+    REQUIRED_ROLES,
+    app_settings,
+    get_order_model,
+)
 
-#: The keys of a RATE_LIMIT dict (see django_order_monitor.etiquette.Limits).
+#: The keys of a RATE_LIMIT dict (see django_order_monitor.providers.ratelimit.Limits).
 RATE_LIMIT_KEYS = ("min_interval", "max_concurrent", "max_wait")
 
 #: The shop callables named by a dotted path; None switches each off.
@@ -297,10 +304,10 @@ _RATE_LIMIT_HINT = f"Example: {DEFAULTS['RATE_LIMIT']!r}, or None for no limit."
 
 @register()
 def check_providers(app_configs=None, **kwargs) -> list:
-    from .adapters.base import BaseProvider
+    from .providers.adapters.base import BaseProvider
 
     providers = app_settings.PROVIDERS
-    hint = "Example: {'znet': {'ADAPTER': 'django_order_monitor.adapters.znet.ZnetProvider', 'OPTIONS': {...}}}."
+    hint = "Example: {'znet': {'ADAPTER': 'django_order_monitor.providers.adapters.znet.ZnetProvider', 'OPTIONS': {...}}}."
     if not isinstance(providers, dict):
         return [_error(8, "ORDER_MONITOR_PROVIDERS must be a dict of name -> config.", hint)]
     errors = []
@@ -325,7 +332,7 @@ def check_providers(app_configs=None, **kwargs) -> list:
             errors.append(_error(8, f"Provider {name!r}: ADAPTER {_short(config['ADAPTER'])} {why}.", "Check the dotted path and that the module is installed."))
             continue
         if not (isinstance(adapter, type) and issubclass(adapter, BaseProvider)):
-            errors.append(_error(8, f"Provider {name!r}: {config['ADAPTER']!r} is not a BaseProvider subclass.", "Subclass django_order_monitor.adapters.base.BaseProvider."))
+            errors.append(_error(8, f"Provider {name!r}: {config['ADAPTER']!r} is not a BaseProvider subclass.", "Subclass django_order_monitor.providers.adapters.base.BaseProvider."))
             continue
         options = config.get("OPTIONS", {})
         if not isinstance(options, dict):
@@ -391,8 +398,8 @@ def _check_lease_outlives_call(name: str, adapter: type, options: dict, lease: f
 
 @register()
 def check_callables(app_configs=None, **kwargs) -> list:
-    from .adaptive import DEFAULT_OPTIONS
-    from .policy import Policy
+    from .engine.adaptive import DEFAULT_OPTIONS
+    from .engine.policy import Policy
 
     errors = []
     for name in CALLABLE_SETTINGS:
@@ -407,7 +414,7 @@ def check_callables(app_configs=None, **kwargs) -> list:
     adaptive = app_settings.ADAPTIVE
     if not isinstance(adaptive, dict) or set(adaptive) - set(DEFAULT_OPTIONS):
         errors.append(
-            _error(11, f"{PREFIX}ADAPTIVE must be a dict with keys from {sorted(DEFAULT_OPTIONS)}.", "See django_order_monitor.adaptive.")
+            _error(11, f"{PREFIX}ADAPTIVE must be a dict with keys from {sorted(DEFAULT_OPTIONS)}.", "See django_order_monitor.engine.adaptive.")
         )
     else:
         bad = sorted(key for key, value in adaptive.items() if not _adaptive_option_ok(key, value))
@@ -421,7 +428,7 @@ def check_callables(app_configs=None, **kwargs) -> list:
             )
     if not (isinstance(policy_class, type) and issubclass(policy_class, Policy)):
         errors.append(
-            _error(11, f"{PREFIX}POLICY {_short(policy_path)} is not an importable Policy subclass.", "Default: 'django_order_monitor.policy.Policy'.")
+            _error(11, f"{PREFIX}POLICY {_short(policy_path)} is not an importable Policy subclass.", "Default: 'django_order_monitor.engine.policy.Policy'.")
         )
     return errors
 

@@ -53,8 +53,8 @@ DEFAULTS: dict[str, Any] = {
     # Values written to the internal-status role on a terminal transition.
     "INTERNAL_STATUS_VALUES": {"completed": "approved", "failed": "rejected"},
     # Dotted path to the scheduling policy class (see policy.py).
-    "POLICY": "django_order_monitor.policy.Policy",
-    # Options of django_order_monitor.adaptive.AdaptivePolicy (see its docstring).
+    "POLICY": "django_order_monitor.engine.policy.Policy",
+    # Options of django_order_monitor.engine.adaptive.AdaptivePolicy (see its docstring).
     "ADAPTIVE": {},
     # Policy, in seconds (floats allowed, so demos can compress time).
     "FIRST_CHECK_DELAY": 60,

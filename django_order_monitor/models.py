@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .adapters.base import Outcome
 from .conf import order_model_reference
+from .providers.adapters.base import Outcome
 
 
 class ProviderReferansMixin(models.Model):

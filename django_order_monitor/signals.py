@@ -2,7 +2,7 @@
 
 Every signal is sent with ``sender=MonitoredOrder`` and these keyword arguments:
 
-- ``transition``: a :class:`~django_order_monitor.transitions.Transition`
+- ``transition``: a :class:`~django_order_monitor.engine.transitions.Transition`
   (order pk, provider, reference, outcome, statuses, message, source). It never
   carries the PIN; read it from the order if a receiver needs it.
 """
@@ -18,6 +18,6 @@ order_timed_out = Signal()
 #: The provider status written to the order changed (terminal or not).
 order_status_changed = Signal()
 #: A completion arrived for an order that had already ended (timed out, failed, or ended by
-#: the shop). Sent with ``late`` (a :class:`~django_order_monitor.transitions.LateCompletion`
+#: the shop). Sent with ``late`` (a :class:`~django_order_monitor.engine.transitions.LateCompletion`
 #: whose ``pin`` is None); the PIN goes only to ORDER_MONITOR_LATE_COMPLETION_HANDLER.
 order_late_completion = Signal()

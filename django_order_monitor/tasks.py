@@ -12,10 +12,19 @@ import logging
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown
 
-from . import batching, callbacks, checking, etiquette, monitoring, providers, scheduling, sweep, transitions
+from . import providers, push
 from .conf import app_settings
+from .engine import (
+    following,
+    grouping,
+    pipeline,
+    scheduling,
+    sweep,
+    transitions,
+)
 from .exceptions import NotMonitorable
 from .models import MonitoredOrder
+from .providers import ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +34,7 @@ def check_order(monitored_order_id: int) -> None:
     """Check one followed order if it is due; a late or duplicate task is a no-op."""
     if not app_settings.ENABLED:
         return
-    report = batching.check_with_peers(monitored_order_id)[0]
+    report = grouping.check_with_peers(monitored_order_id)[0]
     if not report.ran:
         logger.debug("Check of monitored order %s skipped: %s", monitored_order_id, report.skipped_reason)
 
@@ -35,7 +44,7 @@ def check_order_now(monitored_order_id: int) -> None:
     """An operator's "check now": check even if not due (never alongside a running check)."""
     if not app_settings.ENABLED:
         return
-    report = checking.check_order(monitored_order_id, force=True, source="admin")
+    report = pipeline.check_order(monitored_order_id, force=True, source="admin")
     if not report.ran:
         logger.info("Check now of monitored order %s skipped: %s", monitored_order_id, report.skipped_reason)
 
@@ -45,7 +54,7 @@ def sweep_orders() -> None:
     """Discover unwatched orders and recover checks that lost tasks left behind."""
     if app_settings.ENABLED:
         sweep.run_sweep()
-        callbacks.forget_old_receipts()
+        push.forget_old_receipts()
 
 
 @on_shutdown()
@@ -88,7 +97,7 @@ def restart_chunk(monitored_order_ids: list[int]) -> None:
     """Restart monitoring of each order that has not ended (new attempts and deadline)."""
     def restart(entry) -> bool:
         try:
-            monitoring.restart_monitoring(entry)
+            following.restart_monitoring(entry)
         except NotMonitorable:
             return False
         return True
@@ -132,4 +141,4 @@ def enqueue(monitored_order_id: int, eta: dt.datetime | None = None) -> None:
 
 
 scheduling.install(enqueue)
-etiquette.share_with_queue(HUEY.name, getattr(HUEY.storage, "conn", None))
+ratelimit.share_with_queue(HUEY.name, getattr(HUEY.storage, "conn", None))

@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import callbacks
+from . import push
 
 logger = logging.getLogger(__name__)
 
@@ -18,13 +18,13 @@ logger = logging.getLogger(__name__)
 def provider_callback(request: HttpRequest, provider: str) -> JsonResponse:
     """Accept a provider's signed status push; answers JSON, never echoes the PIN."""
     try:
-        outcome = callbacks.handle(
+        outcome = push.handle(
             provider,
-            request.headers.get(callbacks.TIMESTAMP_HEADER, ""),
-            request.headers.get(callbacks.SIGNATURE_HEADER, ""),
+            request.headers.get(push.TIMESTAMP_HEADER, ""),
+            request.headers.get(push.SIGNATURE_HEADER, ""),
             request.body,
         )
-    except callbacks.CallbackRejected as rejected:
+    except push.CallbackRejected as rejected:
         logger.warning("Callback from %s rejected: %s", provider, rejected.reason)
         return JsonResponse({"ok": False, "error": rejected.reason}, status=rejected.status)
     return JsonResponse({"ok": True, "applied": outcome.applied, "state": outcome.state})

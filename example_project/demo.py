@@ -327,7 +327,7 @@ class Demo:
         command = [
             sys.executable,
             "-m",
-            "django_order_monitor.fake_znet",
+            "django_order_monitor.testing.fake_znet",
             "--port",
             "0",
             "--time-scale",

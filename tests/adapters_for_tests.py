@@ -5,7 +5,7 @@ process would while the provider is being asked (the shop rejects the order,
 the provider's JSON is nested too deep, ...).
 """
 
-from django_order_monitor.adapters.memory import InMemoryProvider
+from django_order_monitor.testing.memory import InMemoryProvider
 
 
 class ShopRejectsWhileAsked(InMemoryProvider):

@@ -4,9 +4,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from django_order_monitor import breaker
-from django_order_monitor.adapters import memory
-from django_order_monitor.testing import QueueRunner
+from django_order_monitor.providers import breaker
+from django_order_monitor.testing import QueueRunner, memory
 
 START = dt.datetime(2026, 11, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 

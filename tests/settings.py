@@ -51,7 +51,7 @@ HUEY = MemoryHuey("order-monitor-tests", immediate=False, results=False)
 
 ORDER_MONITOR_ORDER_MODEL = "testapp.ProductOrder"
 ORDER_MONITOR_PROVIDERS = {
-    "memory": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider"},
+    "memory": {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider"},
 }
 ORDER_MONITOR_DEFAULT_PROVIDER = "memory"
 # Etiquette sleeps in real time; the tests that exercise it switch it on.

@@ -14,7 +14,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 def znet_providers(base_url: str) -> dict:
     return {
         "znet": {
-            "ADAPTER": "django_order_monitor.adapters.znet.ZnetProvider",
+            "ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider",
             "OPTIONS": {
                 "base_url": base_url,
                 "kod": "demo",

@@ -14,12 +14,12 @@ import time
 
 import pytest
 
-from django_order_monitor.adapters.base import BaseProvider, Outcome
-from django_order_monitor.adapters.batchjson import BatchJsonProvider
-from django_order_monitor.adapters.http import MAX_REPLY_BYTES, RequestsProvider
-from django_order_monitor.adapters.memory import InMemoryProvider
-from django_order_monitor.adapters.znet import ZnetProvider
 from django_order_monitor.exceptions import ProviderResponseError, ProviderTimeout
+from django_order_monitor.providers.adapters.base import BaseProvider, Outcome
+from django_order_monitor.providers.adapters.batchjson import BatchJsonProvider
+from django_order_monitor.providers.adapters.http import MAX_REPLY_BYTES, RequestsProvider
+from django_order_monitor.providers.adapters.znet import ZnetProvider
+from django_order_monitor.testing.memory import InMemoryProvider
 from tests.replyserver import ReplyServer
 
 TOKEN = "s3cret-api-token"

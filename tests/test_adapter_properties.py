@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from django_order_monitor.adapters.base import Outcome, StatusResult, pin_problem
-from django_order_monitor.adapters.batchjson import BatchJsonProvider
-from django_order_monitor.adapters.znet import ZnetProvider
 from django_order_monitor.exceptions import ProviderError
+from django_order_monitor.providers.adapters.base import Outcome, StatusResult, pin_problem
+from django_order_monitor.providers.adapters.batchjson import BatchJsonProvider
+from django_order_monitor.providers.adapters.znet import ZnetProvider
 from tests.replyserver import ReplyServer
 
 PROPERTY = settings(

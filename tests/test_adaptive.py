@@ -6,10 +6,10 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from django_order_monitor import adaptive
-from django_order_monitor.adaptive import AdaptivePolicy, CompletionModel
+from django_order_monitor.engine import adaptive
+from django_order_monitor.engine.adaptive import AdaptivePolicy, CompletionModel
+from django_order_monitor.engine.policy import Policy
 from django_order_monitor.models import MonitoredOrder
-from django_order_monitor.policy import Policy
 
 T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
 

@@ -8,9 +8,9 @@ from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from django_order_monitor import transitions
-from django_order_monitor.adapters.base import Outcome, StatusResult
+from django_order_monitor.engine import transitions
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.providers.adapters.base import Outcome, StatusResult
 from tests import hooks
 from tests.conftest import START
 from tests.testapp.models import ProductOrder

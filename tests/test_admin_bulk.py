@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
-from django_order_monitor import monitoring
+from django_order_monitor.engine import following
 from django_order_monitor.models import MonitoredOrder
 from tests import hooks
 from tests.testapp.models import ProductOrder
@@ -45,7 +45,7 @@ def followed(make_order, queue):
             ProductOrder(external_status="sent", provider_referans=f"BULK{n:05d}", sent_at=timezone.now())
             for n in range(count)
         )
-        started, refused = monitoring.start_monitoring_many(orders)
+        started, refused = following.start_monitoring_many(orders)
         assert len(started) == count and not refused
         queue.flush()
         return orders

@@ -4,10 +4,10 @@ import logging
 
 import pytest
 
-from django_order_monitor.adapters.base import Outcome
-from django_order_monitor.adapters.batchjson import BatchJsonProvider, parse_entry
 from django_order_monitor.exceptions import ProviderResponseError
-from django_order_monitor.fake_batchjson import FakeBatchJsonServer
+from django_order_monitor.providers.adapters.base import Outcome
+from django_order_monitor.providers.adapters.batchjson import BatchJsonProvider, parse_entry
+from django_order_monitor.testing.fake_batchjson import FakeBatchJsonServer
 
 TOKEN = "s3cret-token-value"
 

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from django_order_monitor.adapters import memory
-from django_order_monitor.checking import check_order
+from django_order_monitor.engine.pipeline import check_order
 from django_order_monitor.exceptions import ProviderConnectionError
 from django_order_monitor.models import MonitoredOrder, ProviderHealth, StatusCheck
+from django_order_monitor.testing import memory
 from tests.conftest import START
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,7 +67,7 @@ def test_one_failure_after_the_cool_down_pauses_again_one_success_closes(clock, 
 
 
 def test_query_errors_do_not_trip_the_breaker(clock, queue, make_order):
-    from django_order_monitor.adapters.base import StatusResult
+    from django_order_monitor.providers.adapters.base import StatusResult
 
     orders = [make_order(referans=f"Q{n}") for n in range(5)]
     for order in orders:

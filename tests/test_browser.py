@@ -15,9 +15,9 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.utils import timezone
 
-from django_order_monitor import transitions
-from django_order_monitor.adapters.base import Outcome, StatusResult
+from django_order_monitor.engine import transitions
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.providers.adapters.base import Outcome, StatusResult
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

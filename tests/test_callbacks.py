@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from django_order_monitor.callbacks import sign
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.push import sign
 from tests import hooks
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,7 +18,7 @@ URL = "/order-monitor/callback/memory/"
 @pytest.fixture(autouse=True)
 def _callbacks_on(settings):
     settings.ORDER_MONITOR_PROVIDERS = {
-        "memory": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider", "CALLBACK_SECRET": SECRET}
+        "memory": {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider", "CALLBACK_SECRET": SECRET}
     }
     settings.ORDER_MONITOR_TERMINAL_CALLBACK = "tests.hooks.record_terminal"
     hooks.terminal_calls.clear()

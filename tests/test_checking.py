@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 
 from django_order_monitor import signals
-from django_order_monitor.adapters import memory
-from django_order_monitor.adapters.base import Outcome, StatusResult
-from django_order_monitor.checking import check_order
+from django_order_monitor.engine.pipeline import check_order
 from django_order_monitor.exceptions import ProviderTimeout
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.providers.adapters.base import Outcome, StatusResult
+from django_order_monitor.testing import memory
 from tests import hooks
 from tests.conftest import START
 from tests.testapp.models import ProductOrder

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from django.core.checks import Error, Warning, run_checks
 
-from django_order_monitor.adapters.memory import InMemoryProvider
+from django_order_monitor.testing.memory import InMemoryProvider
 
-MEMORY = "django_order_monitor.adapters.memory.InMemoryProvider"
+MEMORY = "django_order_monitor.testing.memory.InMemoryProvider"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -64,7 +64,7 @@ WRONG_SETTINGS = [
     ("ORDER_MONITOR_DEFAULT_PROVIDER", "znet", "order_monitor.E010"),
     ("ORDER_MONITOR_TERMINAL_CALLBACK", "shop.refunds.nowhere", "order_monitor.E011"),
     ("ORDER_MONITOR_PROVIDER_RESOLVER", "django.conf.settings", "order_monitor.E011"),
-    ("ORDER_MONITOR_POLICY", "django_order_monitor.policy.backoff", "order_monitor.E011"),
+    ("ORDER_MONITOR_POLICY", "django_order_monitor.engine.policy.backoff", "order_monitor.E011"),
     ("ORDER_MONITOR_ADAPTIVE", {"QUANTILES": 0.2}, "order_monitor.E011"),
     ("ORDER_MONITOR_ADAPTIVE", {"QUANTILE": "0.2"}, "order_monitor.E011"),
     # Wrong types that used to crash the check framework itself (issue 10, defect 14).
@@ -117,7 +117,7 @@ def test_empty_providers_cannot_check_anything(settings):
     assert only_ours(run_checks()) == [
         Error(
             "ORDER_MONITOR_PROVIDERS is empty: no order can be checked.",
-            hint="Example: {'znet': {'ADAPTER': 'django_order_monitor.adapters.znet.ZnetProvider', 'OPTIONS': {...}}}.",
+            hint="Example: {'znet': {'ADAPTER': 'django_order_monitor.providers.adapters.znet.ZnetProvider', 'OPTIONS': {...}}}.",
             id="order_monitor.E010",
         )
     ]
@@ -157,7 +157,7 @@ INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "huey.co
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 from huey import MemoryHuey
 HUEY = MemoryHuey("checks-subprocess", immediate=False)
-ORDER_MONITOR_PROVIDERS = {"memory": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider"}}
+ORDER_MONITOR_PROVIDERS = {"memory": {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider"}}
 """
 
 
@@ -236,15 +236,15 @@ def test_a_callback_secret_of_the_wrong_type_is_not_echoed(settings):
 
 
 def test_use_tz_false_is_an_error_and_never_breaks_the_shops_save(settings, db, make_order, caplog):
+    from django_order_monitor.engine.sweep import run_sweep
     from django_order_monitor.models import MonitoredOrder
-    from django_order_monitor.sweep import run_sweep
 
     settings.USE_TZ = False
     assert ids(run_checks()) == ["order_monitor.E017"]
 
     order = make_order(referans="TZ-1", pin_code="1111-2222-3333")  # the shop's save() succeeds
     assert not MonitoredOrder.objects.filter(order_id=order.pk).exists()
-    [record] = [r for r in caplog.records if r.name == "django_order_monitor.receivers"]
+    [record] = [r for r in caplog.records if r.name == "django_order_monitor.hook"]
     assert record.levelname == "ERROR"
     assert "the sweep will pick it up" in record.getMessage()
     assert "1111" not in record.getMessage() and record.exc_info is None
@@ -272,12 +272,12 @@ def test_a_lease_shorter_than_a_provider_call_is_an_error(settings):
 
 
 def test_a_lease_shorter_than_the_http_timeouts_is_an_error(settings):
-    from django_order_monitor.adapters.http import RequestsProvider
+    from django_order_monitor.providers.adapters.http import RequestsProvider
 
     if getattr(RequestsProvider, "call_deadline", None) is None:
         pytest.skip("RequestsProvider.call_deadline is not there yet")
     options = {"base_url": "http://127.0.0.1:9/", "kod": "k", "sifre": "s", "connect_timeout": 10, "read_timeout": 50}
-    settings.ORDER_MONITOR_PROVIDERS = {"znet": {"ADAPTER": "django_order_monitor.adapters.znet.ZnetProvider", "OPTIONS": options}}
+    settings.ORDER_MONITOR_PROVIDERS = {"znet": {"ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider", "OPTIONS": options}}
     settings.ORDER_MONITOR_DEFAULT_PROVIDER = "znet"
     settings.ORDER_MONITOR_LEASE_SECONDS = 45
     assert ids(run_checks()) == ["order_monitor.E018"]

@@ -12,11 +12,11 @@ from django_order_monitor.checks import RATE_LIMIT_KEYS
 from django_order_monitor.conf import DEFAULT_FIELDS, DEFAULTS, PREFIX
 
 ADAPTERS = [
-    "django_order_monitor.adapters.memory.InMemoryProvider",
-    "django_order_monitor.adapters.znet.ZnetProvider",
-    "django_order_monitor.adapters.batchjson.BatchJsonProvider",
-    "django_order_monitor.adapters.base.BaseProvider",
-    "django_order_monitor.policy.Policy",
+    "django_order_monitor.testing.memory.InMemoryProvider",
+    "django_order_monitor.providers.adapters.znet.ZnetProvider",
+    "django_order_monitor.providers.adapters.batchjson.BatchJsonProvider",
+    "django_order_monitor.providers.adapters.base.BaseProvider",
+    "django_order_monitor.engine.policy.Policy",
     ".memory",
     "..",
     "",

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from django_order_monitor.adapters import memory
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.testing import memory
 from tests.conftest import START
 from tests.testapp.models import ProductOrder
 
@@ -225,7 +225,7 @@ def test_sweep_limit_and_json(sweep_work):
 
 def test_sweep_of_one_provider_enqueues_only_its_checks(sweep_work, settings):
     settings.ORDER_MONITOR_PROVIDERS = {**settings.ORDER_MONITOR_PROVIDERS, "other": {
-        "ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider"}}
+        "ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider"}}
     assert run("order_monitor_sweep", "--provider", "other") == (
         "Nothing to do: no unfollowed dispatched orders, no checks due.\n"
     )

@@ -1,4 +1,4 @@
-"""The admin dashboard and the figures behind it (django_order_monitor.stats)."""
+"""The admin dashboard and the figures behind it (django_order_monitor.engine.stats)."""
 
 import datetime as dt
 import re
@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from django_order_monitor import stats
+from django_order_monitor.engine import stats
 from django_order_monitor.models import MonitoredOrder, StatusCheck
 from tests.conftest import START
 

@@ -6,17 +6,17 @@ import time
 import pytest
 from django.conf import settings as django_settings
 
-from django_order_monitor import etiquette
+from django_order_monitor.providers import ratelimit
 
 
 @pytest.fixture
 def limits(settings):
     def apply(**limit):
         settings.ORDER_MONITOR_RATE_LIMIT = {"max_wait": 5, **limit}
-        etiquette.reset_backend()
+        ratelimit.reset_backend()
 
     yield apply
-    etiquette.reset_backend()
+    ratelimit.reset_backend()
 
 
 def run_calls(count, threads, hold=0.0, provider="memory"):
@@ -26,7 +26,7 @@ def run_calls(count, threads, hold=0.0, provider="memory"):
 
     def worker():
         for _ in todo:
-            with etiquette.call_slot(provider):
+            with ratelimit.call_slot(provider):
                 started = time.monotonic()
                 time.sleep(hold)
                 with lock:
@@ -65,19 +65,19 @@ def test_no_more_than_max_concurrent_calls_in_flight(limits):
 
 def test_no_slot_within_max_wait_raises_rate_limited(limits, settings):
     settings.ORDER_MONITOR_RATE_LIMIT = {"max_concurrent": 1, "max_wait": 0.05}
-    etiquette.reset_backend()
-    with etiquette.call_slot("memory"):
-        with pytest.raises(etiquette.RateLimited, match="no free call slot within 0.05s"):
-            with etiquette.call_slot("memory"):
+    ratelimit.reset_backend()
+    with ratelimit.call_slot("memory"):
+        with pytest.raises(ratelimit.RateLimited, match="no free call slot within 0.05s"):
+            with ratelimit.call_slot("memory"):
                 pass
 
 
 def test_a_provider_can_switch_limits_off(limits, settings):
     limits(min_interval=10)
     settings.ORDER_MONITOR_PROVIDERS = {
-        "memory": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider", "RATE_LIMIT": None}
+        "memory": {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider", "RATE_LIMIT": None}
     }
-    assert etiquette.Limits.for_provider("memory") is None
+    assert ratelimit.Limits.for_provider("memory") is None
 
 
 @pytest.mark.services
@@ -86,9 +86,9 @@ def test_limits_are_shared_by_consumers_through_redis(limits):
     import redis
 
     limits(max_concurrent=1)
-    assert isinstance(etiquette.backend(), etiquette._RedisBackend)
+    assert isinstance(ratelimit.backend(), ratelimit._RedisBackend)
     url = django_settings.REDIS_URL
-    backends = [etiquette._RedisBackend(redis.Redis.from_url(url), "shop") for _ in range(2)]
+    backends = [ratelimit._RedisBackend(redis.Redis.from_url(url), "shop") for _ in range(2)]
     spans, lock = [], threading.Lock()
 
     def consumer(backend, token_prefix):
@@ -117,7 +117,7 @@ def test_two_shops_on_one_redis_keep_separate_budgets(limits):
     import redis
 
     url = django_settings.REDIS_URL
-    ours, theirs = (etiquette._RedisBackend(redis.Redis.from_url(url), name) for name in ("shop-a", "shop-b"))
+    ours, theirs = (ratelimit._RedisBackend(redis.Redis.from_url(url), name) for name in ("shop-a", "shop-b"))
     assert theirs.try_acquire("znet", 1, "their-call")
     assert ours.try_acquire("znet", 1, "our-call")  # their slot is not ours
     assert not ours.try_acquire("znet", 1, "our-second-call")

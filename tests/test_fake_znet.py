@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from django_order_monitor.fake_znet import (
+from django_order_monitor.testing.fake_znet import (
     REFERENCE_MIX,
     FakeZnetServer,
     FaultConfig,
@@ -26,7 +26,7 @@ from django_order_monitor.fake_znet import (
     make_plan,
     parse_mix,
 )
-from django_order_monitor.fake_znet.faults import parse_latency, parse_rate
+from django_order_monitor.testing.fake_znet.faults import parse_latency, parse_rate
 
 PIN_RE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
 AUTH_ERROR = "8|Bağlantı Hatası,Kullanıcı Api Yetki, Kısıtlı Ip yada Kullanıcı Bilgileri Hatalı"
@@ -368,7 +368,7 @@ def test_stop_ends_keep_alive_connections(clock):
 def test_cli_serves_until_sigterm():
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "django_order_monitor.fake_znet", "--port", "0", "--seed", "1",
+        [sys.executable, "-m", "django_order_monitor.testing.fake_znet", "--port", "0", "--seed", "1",
          "--time-scale", "60", "--kod", "cli", "--sifre", "cli-secret", "--fault-rate", "http_500=0,empty=0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
@@ -392,7 +392,7 @@ def test_cli_serves_until_sigterm():
 
 
 def test_cli_rejects_bad_options():
-    from django_order_monitor.fake_znet.__main__ import main
+    from django_order_monitor.testing.fake_znet.__main__ import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["--fault-rate", "teapot=1"])

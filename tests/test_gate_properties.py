@@ -16,7 +16,8 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_order_monitor import gate, providers
+from django_order_monitor import providers
+from django_order_monitor.engine import gate
 from django_order_monitor.models import MonitoredOrder, StatusCheck
 from tests.testapp.models import ProductOrder
 
@@ -55,12 +56,12 @@ def provider_url():
 def adapters(settings, provider_url):
     settings.ORDER_MONITOR_PROVIDERS = {
         "znet": {
-            "ADAPTER": "django_order_monitor.adapters.znet.ZnetProvider",
+            "ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider",
             "OPTIONS": {"base_url": provider_url, "kod": "dealer-kod", "sifre": "dealer-sifre"},
             "RATE_LIMIT": None,
         },
         "batchjson": {
-            "ADAPTER": "django_order_monitor.adapters.batchjson.BatchJsonProvider",
+            "ADAPTER": "django_order_monitor.providers.adapters.batchjson.BatchJsonProvider",
             "OPTIONS": {"base_url": provider_url, "api_token": "token-123456"},
             "RATE_LIMIT": None,
         },

@@ -14,10 +14,10 @@ import pytest
 from django.core.management import call_command
 
 from django_order_monitor import signals
-from django_order_monitor.adapters import memory
-from django_order_monitor.adapters.base import Outcome, StatusResult
-from django_order_monitor.callbacks import sign
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.providers.adapters.base import Outcome, StatusResult
+from django_order_monitor.push import sign
+from django_order_monitor.testing import memory
 from tests import hooks
 from tests.conftest import START
 from tests.testapp.models import ProductOrder, TerminalEvent
@@ -25,7 +25,7 @@ from tests.testapp.models import ProductOrder, TerminalEvent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECRET = "cb-secret-guard"
-MEMORY = {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider", "CALLBACK_SECRET": SECRET}
+MEMORY = {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider", "CALLBACK_SECRET": SECRET}
 
 
 @pytest.fixture(autouse=True)
@@ -302,7 +302,7 @@ def test_a_dispatch_time_in_the_future_does_not_put_off_the_checks(clock, queue,
 
 
 def test_stopping_during_a_check_frees_the_order_for_a_restart(clock, queue, make_order, admin_client):
-    from django_order_monitor import leases
+    from django_order_monitor.engine import leases
 
     order = make_order(referans="STOP-1")
     entry = MonitoredOrder.objects.get(order=order)

@@ -94,8 +94,8 @@ def test_hook_ignores_orders_when_disabled(clock, queue, make_order, settings):
 
 def test_provider_chosen_by_resolver(clock, queue, make_order, settings):
     settings.ORDER_MONITOR_PROVIDERS = {
-        "memory": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider"},
-        "other": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider"},
+        "memory": {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider"},
+        "other": {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider"},
     }
     settings.ORDER_MONITOR_PROVIDER_RESOLVER = "tests.hooks.route_by_tenant"
     order = make_order(tenant_id="00000000-0000-0000-0000-000000000002")
@@ -104,8 +104,8 @@ def test_provider_chosen_by_resolver(clock, queue, make_order, settings):
 
 def test_provider_chosen_by_the_orders_provider_field(clock, queue, make_order, settings):
     settings.ORDER_MONITOR_PROVIDERS = {
-        "memory": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider"},
-        "znet-2": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider"},
+        "memory": {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider"},
+        "znet-2": {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider"},
     }
     order = make_order(provider_id="znet-2")
     assert MonitoredOrder.objects.get(order=order).provider == "znet-2"

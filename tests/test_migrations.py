@@ -169,7 +169,7 @@ def test_sqlmigrate_for_a_table_in_another_schema_prints_sql_postgresql_runs(sho
 def test_migrate_fails_loudly_when_the_order_table_is_missing(monkeypatch):
     from django.db.migrations.recorder import MigrationRecorder
 
-    from django_order_monitor.operations import OrderTableMissing
+    from django_order_monitor.shop.schema import OrderTableMissing
     from tests.testapp.models import ProductOrder
 
     call_command("migrate", "order_monitor", "0001", verbosity=0)

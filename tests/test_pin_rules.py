@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from django_order_monitor.adapters.base import Outcome, pin_problem
-from django_order_monitor.adapters.batchjson import BatchJsonProvider
-from django_order_monitor.adapters.znet import ZnetProvider
 from django_order_monitor.exceptions import ProviderResponseError
+from django_order_monitor.providers.adapters.base import Outcome, pin_problem
+from django_order_monitor.providers.adapters.batchjson import BatchJsonProvider
+from django_order_monitor.providers.adapters.znet import ZnetProvider
 from tests.replyserver import ReplyServer
 
 NOT_PRINTABLE = "PIN has characters that are not printable"

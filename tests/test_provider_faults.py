@@ -8,9 +8,9 @@ import logging
 
 import pytest
 
-from django_order_monitor.checking import check_order
-from django_order_monitor.fake_znet import FakeZnetServer
+from django_order_monitor.engine.pipeline import check_order
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.testing.fake_znet import FakeZnetServer
 from tests.conftest import START
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +21,7 @@ def znet(settings):
     with FakeZnetServer(seed=7, faults={"slow_seconds": 2}) as server:
         settings.ORDER_MONITOR_PROVIDERS = {
             "znet": {
-                "ADAPTER": "django_order_monitor.adapters.znet.ZnetProvider",
+                "ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider",
                 "OPTIONS": {"base_url": server.url, "kod": server.kod, "sifre": server.sifre, "read_timeout": 0.3},
             }
         }

@@ -8,8 +8,8 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_order_monitor.callbacks import sign
 from django_order_monitor.models import CallbackReceipt, MonitoredOrder, StatusCheck
+from django_order_monitor.push import sign
 from tests.testapp.models import ProductOrder
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ any_body = st.one_of(
 @pytest.fixture
 def world(settings, make_order):
     settings.ORDER_MONITOR_PROVIDERS = {
-        "memory": {"ADAPTER": "django_order_monitor.adapters.memory.InMemoryProvider", "CALLBACK_SECRET": SECRET}
+        "memory": {"ADAPTER": "django_order_monitor.testing.memory.InMemoryProvider", "CALLBACK_SECRET": SECRET}
     }
     settings.ORDER_MONITOR_TERMINAL_CALLBACK = "tests.hooks.record_terminal"
     return make_order(referans=REFERANS)

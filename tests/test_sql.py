@@ -5,9 +5,11 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from django_order_monitor import host, leases, sql
-from django_order_monitor.checking import check_order
+from django_order_monitor import sql
+from django_order_monitor.engine import leases
+from django_order_monitor.engine.pipeline import check_order
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.shop import orders
 from tests.conftest import START
 from tests.testapp.models import ProductOrder
 
@@ -64,10 +66,10 @@ def test_old_sqlite_without_returning_claims_through_the_orm(due_entry, monkeypa
 
 def test_statuses_of_an_order_and_of_a_missing_one(make_order):
     order = make_order(external_status="sent", status="pending")
-    assert host.statuses(order.pk) == {"status": "pending", "external_status": "sent"}
+    assert orders.statuses(order.pk) == {"status": "pending", "external_status": "sent"}
     order_pk = order.pk
     order.delete()
-    assert host.statuses(order_pk) is None
+    assert orders.statuses(order_pk) is None
 
 
 @pytest.mark.parametrize(
@@ -76,7 +78,7 @@ def test_statuses_of_an_order_and_of_a_missing_one(make_order):
 )
 def test_conditional_write_only_while_the_order_is_dispatched(make_order, external_status, written):
     order = make_order(external_status=external_status, referans=None)
-    count = host.write(order.pk, {"provider_message": "İşlem bekleniyor"}, only_if_external_in=["sent", "processing"])
+    count = orders.write(order.pk, {"provider_message": "İşlem bekleniyor"}, only_if_external_in=["sent", "processing"])
     assert count == int(written)
     order.refresh_from_db()
     assert (order.provider_message == "İşlem bekleniyor") is written
@@ -85,7 +87,7 @@ def test_conditional_write_only_while_the_order_is_dispatched(make_order, extern
 def test_write_cuts_text_to_the_column_and_skips_unmapped_roles(make_order):
     order = make_order()
     limit = ProductOrder._meta.get_field("external_status").max_length
-    assert host.write(order.pk, {"external_status": "y" * (limit + 5), "no_such_role": 1}) == 1
+    assert orders.write(order.pk, {"external_status": "y" * (limit + 5), "no_such_role": 1}) == 1
     order.refresh_from_db()
     assert order.external_status == "y" * limit
 

@@ -4,14 +4,14 @@ import logging
 
 import pytest
 
-from django_order_monitor import statuses
-from django_order_monitor.adapters.base import Outcome, StatusResult, clean_pin
-from django_order_monitor.adapters.batchjson import BatchJsonProvider
-from django_order_monitor.adapters.znet import parse_status_reply
 from django_order_monitor.conf import DEFAULTS
-from django_order_monitor.fake_batchjson import STATUS_WORDS as FAKE_BATCH_WORDS
-from django_order_monitor.fake_batchjson import FakeBatchJsonServer
-from django_order_monitor.statuses import classify
+from django_order_monitor.providers import vocabulary
+from django_order_monitor.providers.adapters.base import Outcome, StatusResult, clean_pin
+from django_order_monitor.providers.adapters.batchjson import BatchJsonProvider
+from django_order_monitor.providers.adapters.znet import parse_status_reply
+from django_order_monitor.providers.vocabulary import classify
+from django_order_monitor.testing.fake_batchjson import STATUS_WORDS as FAKE_BATCH_WORDS
+from django_order_monitor.testing.fake_batchjson import FakeBatchJsonServer
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_status_words_are_matched_case_insensitively(word, outcome):
 
 
 def test_unknown_words_are_a_warning_not_a_guess(caplog):
-    with caplog.at_level(logging.WARNING, logger="django_order_monitor.statuses"):
+    with caplog.at_level(logging.WARNING, logger="django_order_monitor.providers.vocabulary"):
         assert classify("teleported") is None
     assert caplog.messages == ["Unknown provider status word 'teleported'; treated as a failed query"]
 
@@ -92,7 +92,7 @@ BATCH_PROVIDER_WORDS = {
 
 @pytest.mark.parametrize(("word", "outcome"), [*DESIGN_WORDS.items(), *BATCH_PROVIDER_WORDS.items()])
 def test_design_and_provider_words_mean_what_they_say(word, outcome, caplog):
-    with caplog.at_level(logging.WARNING, logger="django_order_monitor.statuses"):
+    with caplog.at_level(logging.WARNING, logger="django_order_monitor.providers.vocabulary"):
         assert classify(word) is outcome
         assert classify(word.upper()) is outcome
     assert caplog.messages == []  # known words, "unknown" included, are no news to log
@@ -104,8 +104,8 @@ def known_words() -> dict[str, Outcome | None]:
     words.update(dict.fromkeys(DEFAULTS["SUCCESS_STATUSES"], Outcome.COMPLETED))
     words.update(dict.fromkeys(DEFAULTS["FAILURE_STATUSES"], Outcome.FAILED))
     words.update(dict.fromkeys(DEFAULTS["DISPATCHED_STATUSES"], Outcome.PROCESSING))
-    words.update(dict.fromkeys(statuses.PROCESSING_WORDS, Outcome.PROCESSING))
-    words.update(dict.fromkeys(statuses.NO_NEWS_WORDS, None))
+    words.update(dict.fromkeys(vocabulary.PROCESSING_WORDS, Outcome.PROCESSING))
+    words.update(dict.fromkeys(vocabulary.NO_NEWS_WORDS, None))
     for durum, outcome in ((1, Outcome.PROCESSING), (2, Outcome.COMPLETED), (3, Outcome.FAILED)):
         words.update(dict.fromkeys(FAKE_BATCH_WORDS[durum], outcome))
     return words

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
+from django_order_monitor.engine.sweep import run_sweep, sweep_is_due
 from django_order_monitor.models import MonitoredOrder, StatusCheck
-from django_order_monitor.sweep import run_sweep, sweep_is_due
 from tests.conftest import START
 from tests.testapp.models import ProductOrder
 

@@ -11,15 +11,6 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 import django_order_monitor
-from django_order_monitor.adapters.base import Outcome
-from django_order_monitor.adapters.http import RequestsProvider, redact_query
-from django_order_monitor.adapters.znet import (
-    DUPLICATE_CODE,
-    Balance,
-    PlacedOrder,
-    ZnetProvider,
-    parse_status_reply,
-)
 from django_order_monitor.exceptions import (
     NotMonitorable,
     ProviderConnectionError,
@@ -28,7 +19,16 @@ from django_order_monitor.exceptions import (
     ProviderResponseError,
     ProviderTimeout,
 )
-from django_order_monitor.fake_znet import FakeZnetServer, FaultConfig
+from django_order_monitor.providers.adapters.base import Outcome
+from django_order_monitor.providers.adapters.http import RequestsProvider, redact_query
+from django_order_monitor.providers.adapters.znet import (
+    DUPLICATE_CODE,
+    Balance,
+    PlacedOrder,
+    ZnetProvider,
+    parse_status_reply,
+)
+from django_order_monitor.testing.fake_znet import FakeZnetServer, FaultConfig
 
 KOD = "5551234567"
 SIFRE = "Sup3r-S3cret!&="  # characters that get percent-encoded in the query

@@ -6,7 +6,7 @@ failed ask for a confirmation (and a reason) first, like Django's delete action.
 
 A selection is read as ids and loaded a chunk at a time ("select all" over
 thousands of rows must not build one huge query). Above
-``steering.BACKGROUND_ABOVE`` followed orders, "mark failed", "check now" and
+``services.BACKGROUND_ABOVE`` followed orders, "mark failed", "check now" and
 "restart" are handed to background tasks and the operator is told how many.
 """
 
@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import steering
+from . import services
 
 MONITOR_ACTIONS = (
     "monitor_check_now",
@@ -42,27 +42,27 @@ class SteeringActions:
     def monitored_entries(self, queryset) -> tuple[list, list]:
         """(ledger rows of the selection, selected shop orders that have none)."""
         ids, unfollowed = self.monitored_ids(queryset)
-        return list(steering.load_entries(ids)), unfollowed
+        return list(services.load_entries(ids)), unfollowed
 
     @admin.action(description=gettext_lazy("Check status now"), permissions=["change"])
     def monitor_check_now(self, request, queryset):
         ids, unfollowed = self.monitored_ids(queryset)
-        if len(ids) > steering.BACKGROUND_ABOVE:
-            tally = steering.queue_in_background("check_now", ids, steering.Tally())
+        if len(ids) > services.BACKGROUND_ABOVE:
+            tally = services.queue_in_background("check_now", ids, services.Tally())
         else:
-            tally = steering.check_now(steering.load_entries(ids))
-        steering.start_unfollowed(unfollowed, tally, check_now=True)
-        steering.report(self, request, "check_now", tally)
+            tally = services.check_now(services.load_entries(ids))
+        services.start_unfollowed(unfollowed, tally, check_now=True)
+        services.report(self, request, "check_now", tally)
 
     @admin.action(description=gettext_lazy("Restart monitoring (new attempts and deadline)"), permissions=["change"])
     def monitor_restart(self, request, queryset):
         ids, unfollowed = self.monitored_ids(queryset)
-        if len(ids) > steering.BACKGROUND_ABOVE:
-            tally = steering.queue_in_background("restart", ids, steering.Tally())
+        if len(ids) > services.BACKGROUND_ABOVE:
+            tally = services.queue_in_background("restart", ids, services.Tally())
         else:
-            tally = steering.restart(steering.load_entries(ids))
-        steering.start_unfollowed(unfollowed, tally)
-        steering.report(self, request, "restart", tally)
+            tally = services.restart(services.load_entries(ids))
+        services.start_unfollowed(unfollowed, tally)
+        services.report(self, request, "restart", tally)
 
     @admin.action(description=gettext_lazy("Stop monitoring"), permissions=["change"])
     def monitor_stop(self, request, queryset):
@@ -80,7 +80,7 @@ class SteeringActions:
             )
         ids, unfollowed = self.monitored_ids(queryset)
         reason = self._reason(request, _("stopped by %(user)s in the admin"))
-        self._report_skipping_unfollowed(request, "stop", steering.stop(steering.load_entries(ids), reason), unfollowed)
+        self._report_skipping_unfollowed(request, "stop", services.stop(services.load_entries(ids), reason), unfollowed)
 
     @admin.action(description=gettext_lazy("Mark failed (runs the shop's failure path)"), permissions=["change"])
     def monitor_mark_failed(self, request, queryset):
@@ -99,23 +99,23 @@ class SteeringActions:
             )
         ids, unfollowed = self.monitored_ids(queryset)
         message = self._reason(request, _("marked failed by %(user)s in the admin"))
-        if len(ids) > steering.BACKGROUND_ABOVE:
-            tally = steering.queue_in_background("mark_failed", ids, steering.Tally(), message)
+        if len(ids) > services.BACKGROUND_ABOVE:
+            tally = services.queue_in_background("mark_failed", ids, services.Tally(), message)
         else:
-            tally = steering.mark_failed(steering.load_entries(ids), message)
+            tally = services.mark_failed(services.load_entries(ids), message)
         self._report_skipping_unfollowed(request, "mark_failed", tally, unfollowed)
 
     @admin.action(description=gettext_lazy("Extend the deadline by 24 hours"), permissions=["change"])
     def monitor_extend_deadline(self, request, queryset):
         ids, unfollowed = self.monitored_ids(queryset)
-        tally = steering.extend_deadline(steering.load_entries(ids))
+        tally = services.extend_deadline(services.load_entries(ids))
         self._report_skipping_unfollowed(request, "extend_deadline", tally, unfollowed)
 
     def _report_skipping_unfollowed(self, request, action: str, tally, unfollowed) -> None:
         # These actions steer followed orders only; name the others instead of starting them.
         for order in unfollowed:
             tally.skip(_("not being followed"), order.pk)
-        steering.report(self, request, action, tally)
+        services.report(self, request, action, tally)
 
     def _reason(self, request, default: str) -> str:
         reason = " ".join(request.POST.get("reason", "").split())

@@ -10,7 +10,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from ..stats import Bucket
+from ..engine.stats import Bucket
 
 #: (state, colour) of the stacked "ended per hour" bars, bottom to top.
 ENDED_SERIES = (

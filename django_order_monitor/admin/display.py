@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from .. import host
 from ..conf import get_order_model
-from ..stats import humanize_seconds, overdue_after
+from ..engine.stats import humanize_seconds, overdue_after
+from ..shop import orders
 
 #: Shown instead of a PIN. Fixed width: a masked PIN tells nothing about its length.
 PIN_MASK = "••••••••"
@@ -31,7 +31,7 @@ def order_pin(order) -> str | None:
     """The PIN on the shop's order (role "pin"); the monitor never stores it."""
     if order is None:
         return None
-    return host.read(order, "pin")
+    return orders.read(order, "pin")
 
 
 def can_view_pin(request) -> bool:
@@ -49,7 +49,7 @@ def touches_pin(model, path) -> bool:
         names = [getattr(node, "name", "") for node in _flatten(path) if isinstance(node, F)]
         return any(touches_pin(model, name) for name in names)
     order_model = get_order_model()
-    pin = host.resolve_fields(order_model).get("pin")
+    pin = orders.resolve_fields(order_model).get("pin")
     if pin is None:
         return False
     for part in path.lstrip("-^=@").split(LOOKUP_SEP):

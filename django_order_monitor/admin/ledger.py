@@ -12,8 +12,8 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from .. import stats
 from ..conf import app_settings, get_order_model
+from ..engine import stats
 from ..models import MonitoredOrder, StatusCheck
 from . import charts, display
 from .actions import MONITOR_ACTIONS, SteeringActions

@@ -19,9 +19,9 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import host
 from ..models import MonitoredOrder
-from . import display, steering
+from ..shop import orders
+from . import display, services
 from .actions import MONITOR_ACTIONS, SteeringActions
 
 
@@ -124,7 +124,7 @@ class OrderMonitorAdminMixin(SteeringActions):
             else:
                 ids.append(monitored_id)
         unfollowed = []
-        for chunk in steering.chunks(unfollowed_pks):
+        for chunk in services.chunks(unfollowed_pks):
             by_pk = queryset.model._base_manager.in_bulk(chunk)
             unfollowed.extend(by_pk[pk] for pk in chunk if pk in by_pk)
         return ids, unfollowed
@@ -142,7 +142,7 @@ class OrderMonitorAdminMixin(SteeringActions):
 
     @admin.display(description=_("PIN"))
     def masked_pin(self, order):
-        return display.mask_pin(host.read(order, "pin"))
+        return display.mask_pin(orders.read(order, "pin"))
 
 
 @functools.cache
@@ -172,7 +172,7 @@ def _orders_by_pin(model_admin, name) -> bool:
 
 
 def _pin_attname(model) -> str | None:
-    return host.resolve_fields(model).get("pin")
+    return orders.resolve_fields(model).get("pin")
 
 
 def _replace(fields, old, new):

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from .. import host
 from ..conf import get_order_model
-from ..stats import humanize_seconds
+from ..engine.stats import humanize_seconds
+from ..shop import orders
 
 #: How the commands name who brings the next check (MonitoredOrder.next_check_by).
 DRIVERS = {"task": "a chained task", "sweep": "the sweep"}
@@ -25,7 +25,7 @@ def find_order(value: str):
         pk = model._meta.pk.to_python(value)
     except ValidationError as err:
         raise CommandError(f"{value!r} is not an order id: {model._meta.label} ids look like {_example(model)}.") from err
-    order = host.base_queryset().filter(pk=pk).first()
+    order = orders.base_queryset().filter(pk=pk).first()
     if order is None:
         raise CommandError(f"No order with id {value} in {model._meta.label}.")
     return order

@@ -8,7 +8,7 @@ the column and does nothing).
 
 from django.db import migrations
 
-from django_order_monitor.operations import AddReferenceColumn
+from django_order_monitor.shop.schema import AddReferenceColumn
 
 
 class Migration(migrations.Migration):

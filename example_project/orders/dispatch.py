@@ -28,9 +28,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_order_monitor import start_monitoring
-from django_order_monitor.adapters.znet import DUPLICATE_CODE
 from django_order_monitor.exceptions import OrderMonitorError, ProviderError, ProviderRejected
 from django_order_monitor.providers import get_provider
+from django_order_monitor.providers.adapters.znet import DUPLICATE_CODE
 
 from . import services
 from .models import ProductOrder

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from django_order_monitor.transitions import Transition
+from django_order_monitor.engine.transitions import Transition
 
 from . import services
 

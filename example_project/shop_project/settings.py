@@ -171,7 +171,7 @@ ORDER_MONITOR_FIELDS = {
 }
 ORDER_MONITOR_PROVIDERS = {
     "znet": {
-        "ADAPTER": "django_order_monitor.adapters.znet.ZnetProvider",
+        "ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider",
         "OPTIONS": {
             "base_url": os.environ.get("SHOP_ZNET_URL", "http://127.0.0.1:8765/"),
             "kod": os.environ.get("SHOP_ZNET_KOD", "demo"),

@@ -234,7 +234,7 @@ def test_shop_follows_every_order_to_the_end(shop, tmp_path):
 
     fake = ChildProcess(
         [
-            sys.executable, "-m", "django_order_monitor.fake_znet", "--port", "0", "--seed", "7",
+            sys.executable, "-m", "django_order_monitor.testing.fake_znet", "--port", "0", "--seed", "7",
             "--time-scale", str(TIME_SCALE), "--fault-rate", "http_500=0.03,query_error=0.03",
         ],
         env,

@@ -17,9 +17,9 @@ from django.conf import settings as django_settings
 from django.db.models import Count
 from django.utils import timezone
 
-from django_order_monitor.fake_znet import FakeZnetServer
 from django_order_monitor.models import MonitoredOrder, StatusCheck
 from django_order_monitor.testing import wait_until
+from django_order_monitor.testing.fake_znet import FakeZnetServer
 from tests.integration.consumers import Consumer, consumer_env
 from tests.settings_consumer import COMPRESSED_POLICY, znet_providers
 from tests.testapp.models import ProductOrder, TerminalEvent

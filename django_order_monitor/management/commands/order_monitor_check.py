@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import checking, host, monitoring
+from ...engine import following, pipeline
 from ...exceptions import NotMonitorable
 from ...models import MonitoredOrder
-from ..common import DRIVERS, find_order, stamp, to_json
+from ...shop import orders
+from ..common import (
+    DRIVERS,
+    find_order,
+    stamp,
+    to_json,
+)
 
 
 class Command(BaseCommand):
@@ -22,11 +28,11 @@ class Command(BaseCommand):
         entry = MonitoredOrder.objects.filter(order_id=order.pk).first()
         started = False
         if entry is None:
-            reason = monitoring.why_not_monitorable(order)
+            reason = following.why_not_monitorable(order)
             if reason:
                 raise CommandError(f"Order {order.pk} is not followed and cannot be: {reason}.")
             try:
-                entry = monitoring.start_monitoring(order)
+                entry = following.start_monitoring(order)
             except NotMonitorable as err:
                 raise CommandError(str(err)) from err
             started = True
@@ -35,9 +41,9 @@ class Command(BaseCommand):
                 f"Order {order.pk} is not followed any more ({entry.get_state_display()} since "
                 f"{stamp(entry.finished_at)}); nothing was checked."
             )
-        report = checking.check_order(entry.pk, force=True, source="command")
-        order = host.base_queryset().get(pk=order.pk)
-        pin_delivered = bool(host.has_reference(host.read(order, "pin")))
+        report = pipeline.check_order(entry.pk, force=True, source="command")
+        order = orders.base_queryset().get(pk=order.pk)
+        pin_delivered = bool(orders.has_reference(orders.read(order, "pin")))
         if options["json"]:
             self.stdout.write(
                 to_json(

@@ -7,11 +7,18 @@ import datetime as dt
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from ... import host, monitoring, stats
 from ...conf import app_settings
+from ...engine import following, stats
 from ...models import MonitoredOrder
 from ...providers import resolve_provider_name
-from ..common import DRIVERS, find_order, relative, stamp, to_json
+from ...shop import orders
+from ..common import (
+    DRIVERS,
+    find_order,
+    relative,
+    stamp,
+    to_json,
+)
 
 
 class Command(BaseCommand):
@@ -26,10 +33,10 @@ class Command(BaseCommand):
         now = timezone.now()
         entry = MonitoredOrder.objects.filter(order_id=order.pk).first()
         facts = {
-            "external status": host.read(order, "external_status"),
-            "reference": host.read(order, "reference"),
+            "external status": orders.read(order, "external_status"),
+            "reference": orders.read(order, "reference"),
             "provider": entry.provider if entry else resolve_provider_name(order),
-            "dispatched at": entry.dispatched_at if entry else host.aware(host.read(order, "dispatched_at")),
+            "dispatched at": entry.dispatched_at if entry else orders.aware(orders.read(order, "dispatched_at")),
         }
         followed, verdict, details = _explain(order, entry, now)
         if options["json"]:
@@ -56,10 +63,10 @@ class Command(BaseCommand):
 def _explain(order, entry: MonitoredOrder | None, now: dt.datetime) -> tuple[bool, str, list[str]]:
     """(followed?, one-line verdict, detail lines)."""
     if entry is None:
-        reason = monitoring.why_not_monitorable(order)
+        reason = following.why_not_monitorable(order)
         if reason:
             return False, f"Not followed: {reason}.", []
-        dispatched = host.aware(host.read(order, "dispatched_at"))
+        dispatched = orders.aware(orders.read(order, "dispatched_at"))
         window_start = now - dt.timedelta(seconds=float(app_settings.DEADLINE))
         if dispatched is not None and dispatched < window_start:
             return False, (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from ... import stats
+from ...engine import stats
 from ...models import MonitoredOrder
 from ..common import stamp, to_json
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import sweep
 from ...conf import app_settings
+from ...engine import sweep
 from ..common import to_json
 
 

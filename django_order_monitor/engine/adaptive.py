@@ -1,0 +1,286 @@
+"""An adaptive policy: poll where completions are likely, learned from each provider's history.
+
+:class:`AdaptivePolicy` keeps, per provider and product (and process), the distribution of
+how long orders took from dispatch to a terminal answer, built from the ledger
+(completed and failed orders over a recent window; timed-out orders count as
+"never") and blended with a prior shaped like the reference workload (70 %
+within 5-30 s, 20 % within 2-30 min, 7 % failing within 10-120 s, 3 % never),
+so a provider without history starts sensibly. Where the shop maps the
+``product`` role, each product's own history is shrunk toward its provider's
+model (``PRIOR_WEIGHT`` orders of it), so a product is learned as soon as it has
+history and falls back to its provider until then.
+
+The rule: after ``e`` seconds without a terminal answer, the next check is at
+the time by which a fraction ``QUANTILE`` of the orders still open at ``e``
+have ended, i.e. ``F(t) = F(e) + QUANTILE * (1 - F(e))``. Checks are dense
+where the hazard is high and sparse in the tail; beyond the last completion
+ever seen they fall back to ``BACKOFF_MAX``. Every delay is kept within
+``[MIN_INTERVAL, BACKOFF_MAX]``, jittered by ``BACKOFF_JITTER``, and the deadline
+is always the last regular check.
+
+Options (``ORDER_MONITOR_ADAPTIVE``, a dict; all optional)::
+
+    QUANTILE      0.12     share of the open orders expected to end before the next check
+    MIN_INTERVAL  2        seconds; never poll one order more often
+    WINDOW        604800   seconds of history read (7 days)
+    MAX_SAMPLES   5000     most recent terminal orders read per provider
+    PRIOR_WEIGHT  50       the prior counts as this many orders
+    CACHE_TTL     300      seconds a provider's distribution is reused (per process)
+    TIME_SCALE    1        divides the prior and these times (compressed demos/benchmarks)
+
+The policy needs ``dispatched_at`` (the chained task passes it); without it, it
+behaves as the seed :class:`~django_order_monitor.engine.policy.Policy`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..conf import app_settings
+from .policy import (
+    NextCheck,
+    Policy,
+    clamp,
+    jittered,
+)
+
+__all__ = ["DEFAULT_OPTIONS", "REFERENCE_PRIOR", "AdaptivePolicy", "CompletionModel", "clear_cache"]
+
+DEFAULT_OPTIONS: dict[str, float] = {
+    "QUANTILE": 0.12,
+    "MIN_INTERVAL": 2.0,
+    "WINDOW": 7 * 24 * 3600.0,
+    "MAX_SAMPLES": 5000,
+    "PRIOR_WEIGHT": 50.0,
+    "CACHE_TTL": 300.0,
+    "TIME_SCALE": 1.0,
+}
+
+#: (weight, first second, last second) of uniform slices; ``None`` seconds = never ends.
+REFERENCE_PRIOR: tuple[tuple[float, float | None, float | None], ...] = (
+    (0.70, 5.0, 30.0),
+    (0.20, 120.0, 1800.0),
+    (0.07, 10.0, 120.0),
+    (0.03, None, None),
+)
+
+_PRIOR_POINTS = 200
+
+
+class CompletionModel:
+    """A weighted empirical distribution of seconds from dispatch to a terminal answer.
+
+    ``never`` is the weight of orders that never ended (timed out). ``cdf(t)``
+    counts it as mass at infinity, so ``1 - cdf(t)`` is the chance an order is
+    still open at ``t``.
+    """
+
+    def __init__(self, points: Iterable[tuple[float, float]], never: float = 0.0, samples: int = 0) -> None:
+        pairs = sorted((max(0.0, float(t)), float(w)) for t, w in points if w > 0)
+        self.times = [t for t, _ in pairs]
+        self.cumulative: list[float] = []
+        running = 0.0
+        for _, weight in pairs:
+            running += weight
+            self.cumulative.append(running)
+        self.finite = running
+        self.never = max(0.0, float(never))
+        self.total = self.finite + self.never
+        #: How many real (history) orders went into the model.
+        self.samples = samples
+
+    def cdf(self, t: float) -> float:
+        """Share of orders that ended by ``t`` seconds after dispatch."""
+        if self.total <= 0:
+            return 0.0
+        index = bisect.bisect_right(self.times, t)
+        return (self.cumulative[index - 1] if index else 0.0) / self.total
+
+    def time_of(self, p: float) -> float | None:
+        """The first time by which a share ``p`` of the orders ended; None if never."""
+        if self.total <= 0:
+            return None
+        target = p * self.total
+        if target > self.finite * (1 + 1e-12):
+            return None
+        index = bisect.bisect_left(self.cumulative, target - 1e-9 * self.total)
+        return self.times[min(index, len(self.times) - 1)]
+
+    def next_check(self, elapsed: float, quantile: float) -> float | None:
+        """Seconds after dispatch of the next check for an order open at ``elapsed``;
+        None when no completion is expected any more (the tail)."""
+        done = self.cdf(elapsed)
+        if done >= 1.0 - 1e-12:
+            return None  # every order seen had ended by now
+        return self.time_of(done + quantile * (1.0 - done))
+
+    @classmethod
+    def blend(
+        cls,
+        history: Sequence[float | None],
+        prior: Sequence[tuple[float, float | None, float | None]] = REFERENCE_PRIOR,
+        *,
+        prior_weight: float = 50.0,
+        time_scale: float = 1.0,
+    ) -> CompletionModel:
+        """History (seconds, None = never ended) plus ``prior_weight`` orders of ``prior``."""
+        points: list[tuple[float, float]] = []
+        never = 0.0
+        for seconds in history:
+            if seconds is None:
+                never += 1.0
+            else:
+                points.append((float(seconds), 1.0))
+        total_prior = sum(weight for weight, _, _ in prior) or 1.0
+        for weight, low, high in prior:
+            share = prior_weight * weight / total_prior
+            if low is None or high is None:
+                never += share
+                continue
+            for step in range(_PRIOR_POINTS):
+                at = low + (high - low) * (step + 0.5) / _PRIOR_POINTS
+                points.append((at / time_scale, share / _PRIOR_POINTS))
+        return cls(points, never=never, samples=len(history))
+
+    @classmethod
+    def shrunk_toward(cls, history: Sequence[float | None], base: CompletionModel, *, weight: float) -> CompletionModel:
+        """History plus ``weight`` orders distributed like ``base``.
+
+        A product's model, pulled toward its provider's: with no history of its
+        own it is the provider's model; with much more than ``weight`` orders it
+        is its own.
+        """
+        points = [(float(seconds), 1.0) for seconds in history if seconds is not None]
+        never = float(sum(1 for seconds in history if seconds is None))
+        if base.total > 0:
+            share = weight / base.total
+            previous = 0.0
+            for at, cumulative in zip(base.times, base.cumulative, strict=True):
+                points.append((at, (cumulative - previous) * share))
+                previous = cumulative
+            never += base.never * share
+        return cls(points, never=never, samples=len(history))
+
+
+# (provider, product, time scale, prior weight) -> (expires at, model), per process.
+_cache: dict[tuple, tuple[float, CompletionModel]] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every learned distribution (tests; after importing history)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+class AdaptivePolicy(Policy):
+    """Checks at quantiles of the provider's remaining completion time (see the module docstring)."""
+
+    #: Per-instance overrides of ORDER_MONITOR_ADAPTIVE (simulations set them directly).
+    overrides: dict[str, Any] = {}
+    #: Monotonic clock of the cache; a simulation may replace it.
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+    #: Where learned models are kept: one dict per process, shared by the instances.
+    cache: dict[tuple, tuple[float, CompletionModel]] = _cache
+
+    def option(self, name: str) -> float:
+        configured = app_settings.ADAPTIVE or {}
+        value = self.overrides.get(name, configured.get(name, DEFAULT_OPTIONS[name]))
+        return float(value)
+
+    def seconds(self, name: str) -> float:
+        return self.option(name) / self.option("TIME_SCALE")
+
+    # -- history -----------------------------------------------------------------------
+
+    def load_history(self, provider: str, product: str = "") -> list[float | None]:
+        """Seconds from dispatch to the end of recent terminal orders of ``provider``
+        (of ``product`` only, when given; None for those that timed out), newest
+        first. Override to learn elsewhere."""
+        from django.utils import timezone
+
+        from ..models import MonitoredOrder
+
+        states = MonitoredOrder.State
+        since = timezone.now() - dt.timedelta(seconds=self.seconds("WINDOW"))
+        rows = MonitoredOrder.objects.filter(
+            provider=provider,
+            state__in=(states.COMPLETED, states.FAILED, states.TIMED_OUT),
+            finished_at__gte=since,
+        )
+        if product:
+            rows = rows.filter(product=product)
+        rows = (
+            rows.order_by("-finished_at")
+            .values_list("state", "dispatched_at", "finished_at")[: int(self.option("MAX_SAMPLES"))]
+        )
+        return [
+            None if state == states.TIMED_OUT else max(0.0, (finished - dispatched).total_seconds())
+            for state, dispatched, finished in rows
+        ]
+
+    def model(self, provider: str, product: str = "") -> CompletionModel:
+        """The completion model of ``provider`` (and ``product``), rebuilt at most every CACHE_TTL seconds.
+
+        A provider's model is its history blended with the reference prior; a
+        product's is its own history shrunk toward its provider's model.
+        """
+        key = (provider or "", product or "", self.option("TIME_SCALE"), self.option("PRIOR_WEIGHT"))
+        now = self.clock()
+        with _cache_lock:
+            cached = self.cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        if product:
+            built = CompletionModel.shrunk_toward(
+                self.load_history(provider, product), self.model(provider), weight=self.option("PRIOR_WEIGHT")
+            )
+        else:
+            built = CompletionModel.blend(
+                self.load_history(provider),
+                prior_weight=self.option("PRIOR_WEIGHT"),
+                time_scale=self.option("TIME_SCALE"),
+            )
+        with _cache_lock:
+            self.cache[key] = (now + self.seconds("CACHE_TTL"), built)
+        return built
+
+    # -- the policy --------------------------------------------------------------------
+
+    def delay(self, provider: str, elapsed: float, product: str = "") -> float:
+        """Seconds to wait before the next check of an order open ``elapsed`` seconds."""
+        cap = float(app_settings.BACKOFF_MAX)
+        floor = min(self.seconds("MIN_INTERVAL"), cap)
+        at = self.model(provider, product).next_check(max(0.0, elapsed), self.option("QUANTILE"))
+        wait = cap if at is None else at - elapsed
+        return min(cap, max(floor, wait))
+
+    def first_check(
+        self, dispatched_at: dt.datetime, now: dt.datetime, provider: str = "", product: str = ""
+    ) -> dt.datetime:
+        elapsed = (now - dispatched_at).total_seconds()
+        wait = self.delay(provider, elapsed, product)
+        return max(now, dispatched_at + dt.timedelta(seconds=max(0.0, elapsed) + jittered(wait)))
+
+    def after_answer(
+        self,
+        attempts: int,
+        deadline_at: dt.datetime,
+        now: dt.datetime,
+        *,
+        dispatched_at: dt.datetime | None = None,
+        provider: str = "",
+        product: str = "",
+    ) -> NextCheck:
+        if dispatched_at is None:
+            return super().after_answer(attempts, deadline_at, now, provider=provider, product=product)
+        wait = jittered(self.delay(provider, (now - dispatched_at).total_seconds(), product))
+        # The chain drives the dense part; long waits past the quick attempts go to the sweep.
+        late = attempts >= int(app_settings.QUICK_ATTEMPTS) and wait >= float(app_settings.SWEEP_INTERVAL)
+        return clamp(now + dt.timedelta(seconds=wait), deadline_at, now, "sweep" if late else "task")
+

@@ -1,0 +1,257 @@
+"""Starting, stopping and steering the monitoring of orders.
+
+``start_monitoring`` is the public entry point for code that dispatches with
+``update()`` or raw SQL (the post-save hook calls it for ``save()``). Starting
+twice never creates a second chain: the ledger row is unique per order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db.models import F, Model
+from django.utils import timezone
+
+from .. import sql
+from ..conf import app_settings, validate_provider_choice
+from ..exceptions import NotMonitorable, UnknownProviderError
+from ..models import MonitoredOrder
+from ..providers import resolve_provider_name
+from ..shop import orders
+from . import policy, scheduling
+
+logger = logging.getLogger(__name__)
+
+
+def why_not_monitorable(order: Model) -> str | None:
+    """The reason ``order`` cannot be followed, or ``None`` if it can."""
+    external = orders.read(order, "external_status")
+    if not orders.matches(external, app_settings.DISPATCHED_STATUSES):
+        return f"not dispatched (external status {external!r})"
+    if not orders.has_reference(orders.read(order, "reference")):
+        return "no provider reference"
+    name = resolve_provider_name(order)
+    if not name:
+        return "no provider (set ORDER_MONITOR_DEFAULT_PROVIDER or a resolver)"
+    if name not in (app_settings.PROVIDERS or {}):
+        return f"provider {name!r} is not in ORDER_MONITOR_PROVIDERS"
+    return None
+
+
+def start_monitoring(order: Model | Any, *, provider: str | None = None) -> MonitoredOrder:
+    """Follow ``order`` (an instance or a primary key) until it ends.
+
+    Idempotent: returns the existing ledger row if the order is already
+    followed. The first check is enqueued when the current transaction
+    commits. Raises :class:`NotMonitorable` with the reason otherwise.
+    """
+    if not isinstance(order, Model):
+        order = orders.base_queryset().get(pk=order)
+    if provider is not None:
+        # A typo here would otherwise surface a day later as a timed-out (refunded) order.
+        try:
+            validate_provider_choice(provider)
+        except UnknownProviderError as err:
+            raise NotMonitorable(f"Order {order.pk} cannot be monitored: {err}") from None
+    reason = why_not_monitorable(order)
+    if reason and not (provider and reason.startswith("no provider")):
+        existing = MonitoredOrder.objects.filter(order_id=order.pk).first()
+        if existing is not None:
+            return existing
+        raise NotMonitorable(f"Order {order.pk} cannot be monitored: {reason}.")
+    candidate = _new_entry(order, provider)
+    # One atomic INSERT ... ON CONFLICT DO NOTHING: a repeated or concurrent start
+    # keeps the row that is already there, and never a second chain.
+    if not _insert_absent([candidate]):
+        existing = MonitoredOrder.objects.get(order_id=order.pk)
+        refollowed = _follow_again(existing, candidate)
+        if refollowed is None:
+            return existing
+        candidate = refollowed
+    _started(candidate)
+    return candidate
+
+
+def start_monitoring_many(orders) -> tuple[list[MonitoredOrder], dict[Any, str]]:
+    """Follow many orders (the sweep's discovery) with one INSERT where the database allows.
+
+    Returns the ledger rows created, and the reason for each order that cannot
+    be followed. Orders already followed are skipped silently, as in
+    :func:`start_monitoring`.
+    """
+    candidates, refused = [], {}
+    for order in orders:
+        reason = why_not_monitorable(order)
+        if reason:
+            refused[order.pk] = reason
+        else:
+            candidates.append(_new_entry(order))
+    started = _insert_absent(candidates)
+    inserted = {entry.order_id for entry in started}
+    # Orders dispatched again (a new reference) after their last follow ended.
+    leftovers = [candidate for candidate in candidates if candidate.order_id not in inserted]
+    existing = MonitoredOrder.objects.in_bulk([c.order_id for c in leftovers], field_name="order_id") if leftovers else {}
+    started += [
+        refollowed
+        for candidate in leftovers
+        if candidate.order_id in existing and (refollowed := _follow_again(existing[candidate.order_id], candidate))
+    ]
+    for entry in started:
+        _started(entry)
+    return started, refused
+
+
+def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> MonitoredOrder | None:
+    """Reuse an ended ledger row for an order dispatched again with a new reference.
+
+    Returns the row, now watching the new reference, or None when the order
+    is still followed or its reference did not change (never a second chain).
+    The check history stays with the row.
+    """
+    if existing.is_active or existing.referans == candidate.referans:
+        return None
+    values = {
+        "provider": candidate.provider,
+        "referans": candidate.referans,
+        "product": candidate.product,
+        "dispatched_at": candidate.dispatched_at,
+        "deadline_at": candidate.deadline_at,
+        "next_check_at": candidate.next_check_at,
+        "next_check_by": MonitoredOrder.Driver.TASK,
+        "state": MonitoredOrder.State.WATCHING,
+        "stop_reason": "",
+        "attempts": 0,
+        "error_streak": 0,
+        "lease_until": None,
+        "lease_token": "",
+        "last_outcome": "",
+        "last_provider_status": "",
+        "last_message": "",
+        "last_error": "",
+        "provider_completed_at": None,
+        "finished_at": None,
+        "late_completed_at": None,
+        "updated_at": timezone.now(),
+    }
+    # Compare-and-set on the ended row and its old reference: of two concurrent
+    # starts, one wins; the other sees the reference already changed.
+    won = (
+        MonitoredOrder.objects.filter(pk=existing.pk, referans=existing.referans)
+        .exclude(state__in=MonitoredOrder.ACTIVE_STATES)
+        .update(**values)
+    )
+    if not won:
+        return None
+    for name, value in values.items():
+        setattr(existing, name, value)
+    logger.info("Order %s was dispatched again (new reference); following it again", existing.order_id)
+    return existing
+
+
+def _new_entry(order: Model, provider: str | None = None) -> MonitoredOrder:
+    now = timezone.now()
+    # A dispatch time in the future (a clock off, a typo) would put off every check: cap it at now.
+    dispatched_at = min(orders.aware(orders.read(order, "dispatched_at")) or now, now)
+    provider_name = provider or resolve_provider_name(order)
+    product = str(orders.read(order, "product") or "").strip()[:100]
+    return MonitoredOrder(
+        order_id=order.pk,
+        provider=provider_name,
+        referans=str(orders.read(order, "reference")).strip(),
+        product=product,
+        dispatched_at=dispatched_at,
+        deadline_at=policy.deadline(dispatched_at),
+        next_check_at=policy.get_policy().first_check(dispatched_at, now, provider_name, product),
+        next_check_by=MonitoredOrder.Driver.TASK,
+    )
+
+
+def _started(entry: MonitoredOrder) -> None:
+    scheduling.enqueue_check_on_commit(entry.pk, entry.next_check_at)
+    logger.info(
+        "Monitoring order %s (provider=%s referans=%s), first check at %s",
+        entry.order_id,
+        entry.provider,
+        entry.referans,
+        entry.next_check_at.isoformat(),
+    )
+
+
+def _insert_absent(candidates: list[MonitoredOrder]) -> list[MonitoredOrder]:
+    """Insert the candidates whose orders are not followed yet; returns those inserted (pk set).
+
+    One statement (``INSERT ... ON CONFLICT DO NOTHING RETURNING``) on
+    PostgreSQL and SQLite, whatever the number of orders; the ORM, order by
+    order, elsewhere.
+    """
+    if sql.can_return_rows(sql.connection_for(MonitoredOrder)):
+        return sql.insert_absent(candidates, "order_id")
+    inserted = []
+    for entry in candidates:
+        if MonitoredOrder.objects.filter(order_id=entry.order_id).exists():
+            continue
+        # A concurrent start between the SELECT and the INSERT is told apart by created_at.
+        MonitoredOrder.objects.bulk_create([entry], ignore_conflicts=True)
+        stored = MonitoredOrder.objects.filter(order_id=entry.order_id).values_list("pk", "created_at").first()
+        if stored[1] == entry.created_at:
+            entry.pk = stored[0]
+            entry._state.adding = False
+            inserted.append(entry)
+    return inserted
+
+
+def restart_monitoring(entry: MonitoredOrder, *, now: dt.datetime | None = None) -> MonitoredOrder:
+    """Follow an order again from now: fresh attempts and a new deadline.
+
+    Only for orders that are not terminal (a completed or failed order already
+    ran the shop's terminal callback; it is never finished twice).
+    """
+    now = now or timezone.now()
+    if entry.state in MonitoredOrder.TERMINAL_STATES:
+        raise NotMonitorable(f"Order {entry.order_id} already ended ({entry.state}); it is not restarted.")
+    first = now
+    MonitoredOrder.objects.filter(pk=entry.pk).exclude(state__in=MonitoredOrder.TERMINAL_STATES).update(
+        state=MonitoredOrder.State.WATCHING,
+        stop_reason="",
+        lease_until=None,
+        lease_token="",
+        attempts=0,
+        error_streak=0,
+        deadline_at=policy.deadline(now),
+        next_check_at=first,
+        next_check_by=MonitoredOrder.Driver.TASK,
+        finished_at=None,
+        updated_at=now,
+    )
+    scheduling.enqueue_check_on_commit(entry.pk, first)
+    entry.refresh_from_db()
+    return entry
+
+
+def stop_monitoring(entry: MonitoredOrder, reason: str) -> bool:
+    """Stop following an order without touching the shop's row; False if not active."""
+    stopped = MonitoredOrder.objects.active().filter(pk=entry.pk).update(
+        state=MonitoredOrder.State.STOPPED,
+        stop_reason=reason[:255],
+        next_check_at=None,
+        # A check in flight keeps running but can no longer release, finish or
+        # block a restart: its lease token is gone with the lease.
+        lease_until=None,
+        lease_token="",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    if stopped:
+        logger.info("Stopped monitoring order %s: %s", entry.order_id, reason)
+    return bool(stopped)
+
+
+def extend_deadline(entry: MonitoredOrder, seconds: float) -> bool:
+    """Push an active order's deadline back by ``seconds``; False if not active."""
+    return bool(
+        MonitoredOrder.objects.active()
+        .filter(pk=entry.pk)
+        .update(deadline_at=F("deadline_at") + dt.timedelta(seconds=seconds), updated_at=timezone.now())
+    )

@@ -1,0 +1,385 @@
+"""Checking one order: claim it, ask the provider, apply the answer, plan the next check.
+
+No database transaction is open while the provider is asked. A failed query
+(timeout, HTTP error, garbage, non-OK reply) is recorded and retried with
+backoff; it never fails the order and never uses up its quick attempts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from .. import sql
+from ..conf import app_settings
+from ..exceptions import ProviderError, UnknownProviderError
+from ..models import MonitoredOrder, StatusCheck
+from ..providers import breaker, get_provider, ratelimit
+from ..providers.adapters.base import Outcome, StatusResult
+from ..shop import orders
+from . import (
+    gate,
+    leases,
+    policy,
+    scheduling,
+    transitions,
+)
+from .following import stop_monitoring
+
+logger = logging.getLogger(__name__)
+
+_WORKER_PREFIX = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What one call of :func:`check_order` did. Never holds the PIN."""
+
+    monitored_order_id: int
+    ran: bool
+    skipped_reason: str = ""
+    result: str = ""
+    provider_status: str = ""
+    message: str = ""
+    state: str = ""
+    next_check_at: dt.datetime | None = None
+    next_check_by: str = ""
+
+
+def check_order(monitored_order_id: int, *, force: bool = False, source: str = "poll") -> CheckReport:
+    """Check one followed order if it is due (or ``force``) and nobody else is.
+
+    Safe to call any number of times, from any number of workers: a call that
+    cannot take the lease returns a report with ``ran=False`` and does nothing.
+    The next task-driven check is handed to the scheduling port.
+    """
+    now = timezone.now()
+    entry = leases.claim(monitored_order_id, now=now, force=force)
+    if entry is None:
+        return CheckReport(monitored_order_id, ran=False, skipped_reason=why_skipped(monitored_order_id, now))
+    report = check_claimed({entry.pk: entry}, now, source)[entry.pk]
+    scheduling.follow_up([report])
+    return report
+
+
+def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: str) -> dict[int, CheckReport]:
+    """The check pipeline, for orders whose leases this worker holds; one report per order.
+
+    A single order is a group of one. Orders the shop has ended stop; the rest
+    are asked about per provider (one ``fetch_statuses`` call for a batch
+    provider), each answer passes the gate and is applied. A paused or
+    rate-limited provider defers its orders. Any unexpected error is a failed
+    check of the orders it hit. Every lease is released. Nothing is scheduled:
+    the reports say what is due next.
+    """
+    reports: dict[int, CheckReport] = {}
+    pending = dict(claimed)
+    try:
+        _drop_ended(pending, reports)
+        next_policy = policy.get_policy()
+        for provider, group in _by_provider(pending.values()).items():
+            deferred_to, reason = _deferral(provider, now)
+            if deferred_to is None:
+                try:
+                    answers = _ask(provider, group, source)
+                except ratelimit.RateLimited as err:
+                    deferred_to, reason = now + _rate_limited_wait(), str(err)
+            if deferred_to is not None:
+                for entry in group:
+                    reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, deferred_to, reason)
+                continue
+            for entry in group:
+                result, error = answers[entry.pk]
+                token = pending.pop(entry.pk).lease_token
+                try:
+                    reports[entry.pk] = apply_answer(entry, token, now, result, error, source, next_policy)
+                except Exception as err:
+                    reports[entry.pk] = failed_unexpectedly(entry, token, now, err, source)
+    except Exception as err:
+        for entry in list(pending.values()):
+            reports[entry.pk] = failed_unexpectedly(entry, pending.pop(entry.pk).lease_token, now, err, source)
+    return reports
+
+
+def _drop_ended(pending: dict[int, MonitoredOrder], reports: dict[int, CheckReport]) -> None:
+    """Stop following (and drop from ``pending``) the orders the shop has ended or deleted."""
+    entries = list(pending.values())
+    if len(entries) == 1:
+        order_statuses = {entries[0].order_id: orders.statuses(entries[0].order_id)}
+    else:
+        order_statuses = orders.statuses_bulk([entry.order_id for entry in entries])
+    for entry in entries:
+        reason = stop_reason(order_statuses.get(entry.order_id))
+        if reason:
+            stop_monitoring(entry, reason)
+            pending.pop(entry.pk)
+            reports[entry.pk] = CheckReport(entry.pk, ran=False, skipped_reason=reason, state=MonitoredOrder.State.STOPPED)
+
+
+def _by_provider(entries) -> dict[str, list[MonitoredOrder]]:
+    groups: dict[str, list[MonitoredOrder]] = {}
+    for entry in entries:
+        groups.setdefault(entry.provider, []).append(entry)
+    return groups
+
+
+def _deferral(provider: str, now: dt.datetime) -> tuple[dt.datetime | None, str]:
+    """When to check instead, and why, if the provider's breaker has paused it."""
+    paused = breaker.paused_until(provider, now)
+    if paused is None:
+        return None, ""
+    return paused_retry_at(paused), f"provider {provider} paused until {paused.isoformat()}"
+
+
+def _rate_limited_wait() -> dt.timedelta:
+    # A few seconds, spread, so the deferred checks do not all come back at once.
+    return dt.timedelta(seconds=random.uniform(1, 5))
+
+
+def stop_reason(order_statuses: dict[str, Any] | None) -> str:
+    """Why a claimed order must no longer be followed ("" when it must be).
+
+    ``order_statuses`` is what ``orders.statuses`` read (None: the order is gone).
+    """
+    if order_statuses is None:
+        return "the order no longer exists"
+    if not orders.is_open(order_statuses):
+        return transitions.ENDED_OUTSIDE
+    return ""
+
+
+def paused_retry_at(paused_until: dt.datetime) -> dt.datetime:
+    # Spread the deferred checks over the next cool-down so they do not all hit
+    # the provider the moment it comes back.
+    return paused_until + dt.timedelta(seconds=random.uniform(0, float(app_settings.BREAKER_COOLDOWN)))
+
+
+def apply_answer(
+    entry: MonitoredOrder,
+    token: str,
+    now: dt.datetime,
+    result: StatusResult | None,
+    error: str,
+    source: str,
+    next_policy: policy.Policy | None = None,
+    outcome: str = "",
+) -> CheckReport:
+    """After the provider was asked: finish, sync or record the failure, and plan the next check.
+
+    ``result`` has passed the gate; it is None after a failed call (``error``
+    says which, ``outcome`` overrides the recorded ``transport_error``).
+    Releases the lease.
+    """
+    next_policy = next_policy or policy.get_policy()
+    if result is not None and result.outcome.is_terminal:
+        transitions.finish(entry, result.outcome.value, result=result, source=source, now=now)
+        return _report(entry, result=result)
+
+    answered = result is not None and result.outcome is Outcome.PROCESSING
+    if now >= entry.deadline_at and (answered or _past_final_grace(entry, now)):
+        transitions.finish(entry, "timed_out", result=None, source="deadline", message="no final answer by the deadline")
+        return _report(entry, result=result, error=error)
+
+    if answered:
+        transitions.apply_processing(entry, result, source=source, now=now)
+        attempts = entry.attempts + 1
+        nxt = next_policy.after_answer(
+            attempts, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider, product=entry.product
+        )
+        changes = {"attempts": attempts, "error_streak": 0, "last_error": ""}
+    else:
+        streak = entry.error_streak + 1
+        nxt = next_policy.after_error(streak, entry.attempts, entry.deadline_at, now)
+        changes = {"error_streak": streak, "errors": entry.errors + 1, "last_error": error[:500]}
+        if outcome != StatusCheck.Result.INTERNAL_ERROR:
+            logger.warning(
+                "Status query failed for order %s (provider=%s referans=%s, %s in a row): %s",
+                entry.order_id,
+                entry.provider,
+                entry.referans,
+                streak,
+                error,
+            )
+    if result is not None:
+        changes.update(last_provider_status=result.provider_status[:50], last_message=result.message[:500])
+    last_outcome = result.outcome.value if result is not None else (outcome or StatusCheck.Result.TRANSPORT_ERROR)
+    leases.release(
+        entry.pk,
+        token,
+        next_check_at=nxt.at,
+        next_check_by=nxt.by,
+        last_checked_at=now,
+        last_outcome=last_outcome,
+        **changes,
+    )
+    # Built from what we just wrote: no re-read of the row on the hot path.
+    return CheckReport(
+        monitored_order_id=entry.pk,
+        ran=True,
+        result=last_outcome,
+        provider_status=result.provider_status if result is not None else "",
+        message=result.message if result is not None else error,
+        state=MonitoredOrder.State.WATCHING,
+        next_check_at=nxt.at,
+        next_check_by=nxt.by,
+    )
+
+
+def failed_unexpectedly(entry: MonitoredOrder, token: str, now: dt.datetime, err: BaseException, source: str) -> CheckReport:
+    """Count an unexpected error (database, a shop callback, a bad setting) as a failed check.
+
+    The order gets a history row, its error streak and backoff, and the
+    deadline still ends it: it never loops unnoticed. Logged once per streak,
+    with the error's type and place only (a database error's text can quote a PIN).
+    """
+    where = _innermost_frame(err)
+    error = f"internal error: {type(err).__name__} at {where}; see the consumer's log"
+    if entry.last_outcome != StatusCheck.Result.INTERNAL_ERROR:
+        logger.error(
+            "Unexpected %s at %s while checking order %s (provider=%s referans=%s); counted as a failed check",
+            type(err).__name__,
+            where,
+            entry.order_id,
+            entry.provider,
+            entry.referans,
+        )
+    sql.insert(StatusCheck(
+        monitored_order=entry, checked_at=now, result=StatusCheck.Result.INTERNAL_ERROR, message=error[:500],
+        source=source, worker=_worker(),
+    ))
+    try:
+        return apply_answer(entry, token, now, None, error, source, outcome=StatusCheck.Result.INTERNAL_ERROR)
+    except Exception:
+        leases.release(entry.pk, token, last_error=error[:500])
+        raise
+
+
+def _innermost_frame(err: BaseException) -> str:
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return "unknown place"
+    frame = frames[-1]
+    return f"{os.path.basename(frame.filename)}:{frame.lineno}"
+
+
+def defer(entry: MonitoredOrder, token: str, at: dt.datetime, reason: str) -> CheckReport:
+    """Put the check off without asking the provider and without using an attempt."""
+    leases.release(entry.pk, token, next_check_at=at)
+    logger.info("Check of order %s deferred to %s: %s", entry.order_id, at.isoformat(), reason)
+    return CheckReport(
+        entry.pk,
+        ran=False,
+        skipped_reason=f"deferred: {reason}",
+        state=MonitoredOrder.State.WATCHING,
+        next_check_at=at,
+        next_check_by=entry.next_check_by,
+    )
+
+
+def _ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tuple[StatusResult | None, str]]:
+    """One provider call for ``group`` (within its etiquette); records one StatusCheck per order.
+
+    Returns, per ledger id, the answer as it passed the gate (None after a
+    failed call) and the error. Raises :class:`ratelimit.RateLimited` when no
+    call slot frees up in time.
+    """
+    answers: dict[str, StatusResult] = {}
+    error = ""
+    transport_failed = False
+    with ratelimit.call_slot(provider):  # a batch call is one call for the provider's etiquette
+        started = timezone.now()
+        clock = time.perf_counter()
+        try:
+            adapter = get_provider(provider)
+            if len(group) == 1:
+                answers = {group[0].referans: adapter.fetch_status(group[0].referans)}
+            else:
+                answers = dict(adapter.fetch_statuses([entry.referans for entry in group]))
+        except UnknownProviderError as err:
+            error = str(err)
+        except ProviderError as err:
+            # ProviderError messages are built without credentials or PINs.
+            error = f"{type(err).__name__}: {err}"
+            transport_failed = True
+        latency_ms = int((time.perf_counter() - clock) * 1000)
+    if transport_failed:
+        breaker.record_failure(provider, error)
+    elif answers:
+        breaker.record_success(provider)
+    outcomes: dict[int, tuple[StatusResult | None, str]] = {}
+    checks = []
+    worker = _worker()
+    for entry in group:
+        result = answers.get(entry.referans)
+        if result is None:
+            why = error or "query error: no answer for the order"
+            kind = StatusCheck.Result.TRANSPORT_ERROR if error else StatusCheck.Result.QUERY_ERROR
+        else:
+            result = gate.admit(result)
+            kind = result.outcome.value
+            why = ""
+            if result.outcome is Outcome.QUERY_ERROR:
+                why = f"query error: {result.message or result.provider_status or 'no detail'}"
+        outcomes[entry.pk] = (result, why)
+        checks.append(StatusCheck(
+            monitored_order=entry,
+            checked_at=started,
+            latency_ms=latency_ms,
+            result=kind,
+            provider_status=(result.provider_status if result else "")[:50],
+            message=(result.message if result is not None and not why else why)[:500],
+            source=source,
+            worker=worker,
+        ))
+    if len(checks) == 1:
+        sql.insert(checks[0])
+    else:
+        StatusCheck.objects.bulk_create(checks)  # one statement for the whole group
+    return outcomes
+
+
+def _worker() -> str:
+    return f"{_WORKER_PREFIX}:{threading.get_ident()}"[:100]
+
+
+def _past_final_grace(entry: MonitoredOrder, now: dt.datetime) -> bool:
+    # A provider outage at the deadline must not time orders out: keep asking
+    # for a real final answer for FINAL_CHECK_GRACE after the deadline.
+    return now >= entry.deadline_at + dt.timedelta(seconds=float(app_settings.FINAL_CHECK_GRACE))
+
+
+def why_skipped(monitored_order_id: int, now: dt.datetime) -> str:
+    """Why an order could not be claimed (read after the fact, for the report)."""
+    entry = MonitoredOrder.objects.filter(pk=monitored_order_id).first()
+    if entry is None:
+        return "not followed"
+    if not entry.is_active:
+        return f"already {entry.state}"
+    if entry.lease_until and entry.lease_until >= now:
+        return "being checked by another worker"
+    return f"not due until {entry.next_check_at.isoformat() if entry.next_check_at else 'never'}"
+
+
+def _report(entry: MonitoredOrder, *, result: StatusResult | None, error: str = "") -> CheckReport:
+    """Report of a check that ended the order (re-reads the row the transition wrote)."""
+    entry.refresh_from_db()
+    return CheckReport(
+        monitored_order_id=entry.pk,
+        ran=True,
+        result=(result.outcome.value if result is not None else ("transport_error" if error else "")),
+        provider_status=result.provider_status if result is not None else "",
+        message=(result.message if result is not None else error),
+        state=entry.state,
+        next_check_at=entry.next_check_at,
+        next_check_by=entry.next_check_by,
+    )

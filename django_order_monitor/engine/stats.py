@@ -1,0 +1,376 @@
+"""Operators' figures about monitoring, shared by the admin dashboard and ``order_monitor_status``.
+
+Every query is an aggregate over an indexed column, bounded to the last 24 hours
+where it reads history, so the figures stay cheap with millions of ledger rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, FloatField, Max, Min, Q, Sum
+from django.db.models.functions import Extract, TruncHour
+from django.utils import timezone
+
+from ..conf import app_settings
+from ..models import MonitoredOrder, StatusCheck
+
+State = MonitoredOrder.State
+
+#: History windows of the figures.
+DAY = dt.timedelta(hours=24)
+HOUR = dt.timedelta(hours=1)
+#: Without ``percentile_cont`` (SQLite), percentiles come from at most this many of
+#: the newest values, and say so (``sampled``).
+SAMPLE_SIZE = 5000
+#: Consecutive failed queries after which an order counts as stuck.
+STUCK_ERROR_STREAK = 3
+#: Check results that are failed queries, not answers.
+ERROR_RESULTS = (StatusCheck.Result.QUERY_ERROR, StatusCheck.Result.TRANSPORT_ERROR)
+#: Ends of the time-to-PIN histogram's buckets, in seconds (the last bucket is open).
+DELAY_BUCKETS = (30, 60, 120, 300, 900, 1800, 3600, 3 * 3600)
+
+
+def overdue_after() -> dt.timedelta:
+    """How late a check may be before it counts as overdue.
+
+    The sweep promises to recover a lost check at most LOST_TASK_GRACE +
+    SWEEP_INTERVAL late; a check later than that means the promise is broken
+    (no consumer running, the sweep failing, a batch too small).
+    """
+    return dt.timedelta(seconds=float(app_settings.LOST_TASK_GRACE) + float(app_settings.SWEEP_INTERVAL))
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """Followed orders whose next check is overdue and that nobody is checking."""
+    unleased = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return Q(state__in=MonitoredOrder.ACTIVE_STATES, next_check_at__lt=now - overdue_after()) & unleased
+
+
+def stuck_q(kind: str, now: dt.datetime) -> Q:
+    """Followed orders that are not making progress, by kind.
+
+    ``past_deadline``: still followed although the deadline passed longer ago
+    than a check may be late; ``failing``: the provider's last
+    STUCK_ERROR_STREAK answers were failed queries; ``lease``: a worker took the
+    order and never gave it back (it died mid-check); ``any``: one of these.
+    """
+    kinds = {
+        "past_deadline": Q(deadline_at__lt=now - overdue_after()),
+        "failing": Q(error_streak__gte=STUCK_ERROR_STREAK),
+        "lease": Q(lease_until__lt=now) & ~Q(lease_token=""),
+    }
+    if kind == "any":
+        condition = kinds["past_deadline"] | kinds["failing"] | kinds["lease"]
+    else:
+        condition = kinds[kind]
+    return Q(state__in=MonitoredOrder.ACTIVE_STATES) & condition
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    """p50/p90/p99 of ``n`` values (``None`` when there are none).
+
+    ``sampled`` is True when they come from the newest SAMPLE_SIZE values only.
+    """
+
+    n: int
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    sampled: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderFigures:
+    """One provider's checks in one window: count, failed queries, latency in ms."""
+
+    provider: str
+    window: str
+    checks: int
+    errors: int
+    latency_mean_ms: float | None
+    latency: Percentiles
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.checks if self.checks else None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: str
+    count: int
+
+
+@dataclass
+class Snapshot:
+    """Everything the dashboard and the status command show, computed at ``at``."""
+
+    at: dt.datetime
+    by_state: dict[str, int]
+    watching: int
+    overdue: int
+    sweep_driven: int
+    stuck: int
+    ended_24h: dict[str, int]
+    #: Completions that arrived after the order had ended (timed out, failed, or ended by the shop).
+    late_completions_24h: int
+    time_to_pin: Percentiles
+    checks_per_order: dict[str, Any]
+    providers: list[ProviderFigures] = field(default_factory=list)
+    ended_by_hour: list[dict[str, Any]] = field(default_factory=list)
+    delay_histogram: list[Bucket] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data: datetimes in ISO 8601, durations in seconds."""
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        data["overdue_after_seconds"] = overdue_after().total_seconds()
+        for hour in data["ended_by_hour"]:
+            hour["hour"] = hour["hour"].isoformat()
+        for provider, figures in zip(data["providers"], self.providers, strict=True):
+            provider["error_rate"] = figures.error_rate
+        return data
+
+
+def snapshot(now: dt.datetime | None = None) -> Snapshot:
+    """All operators' figures at ``now`` (about ten aggregate queries)."""
+    now = now or timezone.now()
+    since = now - DAY
+    by_state = dict.fromkeys(State.values, 0)
+    for row in MonitoredOrder.objects.order_by().values("state").annotate(n=Count("pk")):
+        by_state[row["state"]] = row["n"]
+    active = MonitoredOrder.objects.active().aggregate(
+        overdue=Count("pk", filter=overdue_q(now)),
+        sweep_driven=Count("pk", filter=Q(next_check_by=MonitoredOrder.Driver.SWEEP)),
+        stuck=Count("pk", filter=stuck_q("any", now)),
+    )
+    ended_24h = dict.fromkeys(_ENDED_STATES, 0)
+    ended = MonitoredOrder.objects.filter(state__in=_ENDED_STATES, finished_at__gte=since, finished_at__lte=now)
+    for row in ended.order_by().values("state").annotate(n=Count("pk")):
+        ended_24h[row["state"]] = row["n"]
+    return Snapshot(
+        at=now,
+        by_state=by_state,
+        watching=by_state[State.WATCHING],
+        overdue=active["overdue"],
+        sweep_driven=active["sweep_driven"],
+        stuck=active["stuck"],
+        ended_24h=ended_24h,
+        late_completions_24h=MonitoredOrder.objects.filter(late_completed_at__gte=since, late_completed_at__lte=now).count(),
+        time_to_pin=time_to_pin(since),
+        checks_per_order=checks_per_order(since),
+        providers=provider_figures(now),
+        ended_by_hour=_ended_by_hour(now),
+        delay_histogram=delay_histogram(since),
+    )
+
+
+_ENDED_STATES = (State.COMPLETED, State.FAILED, State.TIMED_OUT, State.STOPPED)
+
+
+def _ended_by_hour(now: dt.datetime) -> list[dict[str, Any]]:
+    """Orders that ended in each hour of the clock, the current one and 23 before, by final state."""
+    tz = timezone.get_current_timezone()
+    first = now.astimezone(tz).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
+    hours = [first + dt.timedelta(hours=i) for i in range(24)]
+    table = {hour: {"hour": hour, **dict.fromkeys(_ENDED_STATES, 0)} for hour in hours}
+    rows = (
+        MonitoredOrder.objects.filter(state__in=_ENDED_STATES, finished_at__gte=first, finished_at__lte=now)
+        .annotate(hour=TruncHour("finished_at", tzinfo=tz))
+        .order_by()
+        .values("hour", "state")
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        table[row["hour"].astimezone(tz)][row["state"]] += row["n"]
+    return [table[hour] for hour in hours]
+
+
+def _seconds_between(start: str, end: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+
+
+def time_to_pin(since: dt.datetime) -> Percentiles:
+    """Seconds from dispatch to completion of the orders completed since ``since``.
+
+    This includes the provider's own work: the provider does not say when it
+    finished, so the monitor's own detection delay cannot be measured here.
+    """
+    queryset = MonitoredOrder.objects.filter(state=State.COMPLETED, finished_at__gte=since)
+    return _percentiles(queryset, _seconds_between("dispatched_at", "finished_at"), newest="-finished_at")
+
+
+def delay_histogram(since: dt.datetime) -> list[Bucket]:
+    """Time to PIN of the orders completed since ``since``, in DELAY_BUCKETS (one query)."""
+    edges = [dt.timedelta(seconds=s) for s in DELAY_BUCKETS]
+    counts = {}
+    lower = None
+    for index, upper in enumerate([*edges, None]):
+        condition = Q()
+        if lower is not None:
+            condition &= Q(finished_at__gte=F("dispatched_at") + lower)
+        if upper is not None:
+            condition &= Q(finished_at__lt=F("dispatched_at") + upper)
+        counts[f"b{index}"] = Count("pk", filter=condition)
+        lower = upper
+    row = MonitoredOrder.objects.filter(state=State.COMPLETED, finished_at__gte=since).aggregate(**counts)
+    labels = _bucket_labels()
+    return [Bucket(label, row[f"b{i}"]) for i, label in enumerate(labels)]
+
+
+def _bucket_labels() -> list[str]:
+    """``< 30 s``, ``30 s–1 min``, ``1–2 min`` … ``≥ 3 h``."""
+    edges = [humanize_seconds(s) for s in DELAY_BUCKETS]
+    labels = [f"< {edges[0]}"]
+    for low, high in zip(edges, edges[1:], strict=False):
+        low_number, _, low_unit = low.partition(" ")
+        high_number, _, high_unit = high.partition(" ")
+        labels.append(f"{low_number}–{high}" if low_unit == high_unit else f"{low}–{high}")
+    return [*labels, f"≥ {edges[-1]}"]
+
+
+def checks_per_order(since: dt.datetime) -> dict[str, Any]:
+    """Provider calls per order, over the orders that ended since ``since``.
+
+    Counted from the check history (answers and failed queries alike), over the
+    newest SAMPLE_SIZE of those orders (``sampled`` says when there were more).
+    The orders' own counters are not used: the terminal answer is not one of
+    ``attempts``, and a provider's callback ends an order without any check.
+    """
+    ended = MonitoredOrder.objects.filter(state__in=_ENDED_STATES, finished_at__gte=since)
+    orders = ended.count()
+    if not orders:
+        return {"orders": 0, "mean": None, "max": 0, "sampled": False}
+    newest = ended.order_by("-finished_at").values("pk")[:SAMPLE_SIZE]
+    totals = (
+        StatusCheck.objects.filter(monitored_order__in=newest)
+        .order_by()
+        .values("monitored_order")
+        .annotate(n=Count("pk"))
+        .aggregate(total=Sum("n"), most=Max("n"))
+    )
+    # Orders that ended without any check (stopped, marked failed) count as zero.
+    return {
+        "orders": orders,
+        "mean": (totals["total"] or 0) / min(orders, SAMPLE_SIZE),
+        "max": totals["most"] or 0,
+        "sampled": orders > SAMPLE_SIZE,
+    }
+
+
+def provider_figures(now: dt.datetime) -> list[ProviderFigures]:
+    """Per provider: checks, failed queries and latency over the last hour and the last 24 h."""
+    windows = {"1h": now - HOUR, "24h": now - DAY}
+    recent = StatusCheck.objects.filter(checked_at__gte=windows["24h"], checked_at__lte=now)
+    # Ledger ids grow with time: bounding the ledger side by the oldest id checked in
+    # the window lets the database read a range of its primary key instead of the
+    # whole ledger (an old order checked again only widens the range).
+    first_id = recent.aggregate(first=Min("monitored_order_id"))["first"]
+    if first_id is None:
+        return []
+    postgres = connection.vendor == "postgresql"
+    annotations: dict[str, Any] = {}
+    for name, start in windows.items():
+        in_window = Q(checks__checked_at__gte=start)
+        annotations[f"checks_{name}"] = Count("checks", filter=in_window)
+        annotations[f"errors_{name}"] = Count("checks", filter=in_window & Q(checks__result__in=ERROR_RESULTS))
+        annotations[f"mean_{name}"] = Avg("checks__latency_ms", filter=in_window)
+        if postgres:
+            for p in (50, 90, 99):
+                annotations[f"p{p}_{name}"] = PercentileCont("checks__latency_ms", p / 100, filter=in_window)
+    rows = (
+        MonitoredOrder.objects.filter(
+            pk__gte=first_id, checks__checked_at__gte=windows["24h"], checks__checked_at__lte=now
+        )
+        .order_by()
+        .values("provider")
+        .annotate(**annotations)
+        .order_by("provider")
+    )
+    figures = []
+    for row in rows:
+        provider = row["provider"]
+        for name, start in windows.items():
+            if postgres:
+                latency = Percentiles(row[f"checks_{name}"], *(row[f"p{p}_{name}"] for p in (50, 90, 99)))
+            else:
+                sample = recent.filter(monitored_order__provider=provider, checked_at__gte=start)
+                latency = _sampled_percentiles(sample, F("latency_ms"), "-checked_at", row[f"checks_{name}"])
+            figures.append(
+                ProviderFigures(
+                    provider=provider,
+                    window=name,
+                    checks=row[f"checks_{name}"],
+                    errors=row[f"errors_{name}"],
+                    latency_mean_ms=row[f"mean_{name}"],
+                    latency=latency,
+                )
+            )
+    return figures
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        if not 0 <= fraction <= 1:
+            raise ValueError("fraction must be between 0 and 1")
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+
+
+def _percentiles(queryset, expression, *, newest: str) -> Percentiles:
+    """p50/p90/p99 of ``expression`` (a duration, in seconds) over ``queryset``."""
+    if connection.vendor == "postgresql":
+        seconds = Extract(expression, "epoch")
+        row = queryset.aggregate(
+            n=Count("pk"), **{f"p{p}": PercentileCont(seconds, p / 100) for p in (50, 90, 99)}
+        )
+        return Percentiles(row["n"], row["p50"], row["p90"], row["p99"])
+    return _sampled_percentiles(queryset, expression, newest, queryset.count())
+
+
+def _sampled_percentiles(queryset, expression, newest: str, n: int) -> Percentiles:
+    """Percentiles from the newest SAMPLE_SIZE values, interpolated like percentile_cont."""
+    if not n:
+        return Percentiles(0)
+    values = queryset.annotate(_value=expression).order_by(newest).values_list("_value", flat=True)[:SAMPLE_SIZE]
+    ordered = sorted(v.total_seconds() if isinstance(v, dt.timedelta) else float(v) for v in values)
+    return Percentiles(n, *(interpolate(ordered, p / 100) for p in (50, 90, 99)), sampled=n > SAMPLE_SIZE)
+
+
+def interpolate(ordered: Sequence[float], fraction: float) -> float | None:
+    """The ``fraction`` percentile of sorted values, with percentile_cont's linear interpolation."""
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def humanize_seconds(seconds: float | None) -> str:
+    """A short duration for people: ``45 s``, ``3 min 20 s``, ``2 h 5 min``, ``1 d 3 h``."""
+    if seconds is None:
+        return "–"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -1,0 +1,325 @@
+"""The one idempotent path that applies a provider's answer to an order.
+
+Polls, operators' actions and provider callbacks all come through here. A
+terminal transition is a compare-and-set on the ledger row inside one
+transaction with the shop's write-back and the shop's terminal callback, so it
+happens exactly once however many workers, replays or races bring it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .. import signals
+from ..conf import app_settings
+from ..models import MonitoredOrder, StatusCheck
+from ..providers.adapters.base import Outcome, StatusResult
+from ..shop import orders
+from . import gate
+
+logger = logging.getLogger(__name__)
+
+State = MonitoredOrder.State
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What happened to one order. Passed to the terminal callback and the signals.
+
+    ``outcome`` is ``"completed"``, ``"failed"``, ``"timed_out"`` or
+    ``"processing"``. Never carries the PIN (``has_pin`` says whether one came).
+    """
+
+    order_pk: Any
+    monitored_order_id: int
+    provider: str
+    referans: str
+    outcome: str
+    external_status: str | None
+    internal_status: str | None
+    message: str
+    source: str
+    has_pin: bool
+    at: dt.datetime
+
+    def get_order(self):
+        """The shop's order row, fresh from the database."""
+        return orders.base_queryset().get(pk=self.order_pk)
+
+
+def apply_processing(entry: MonitoredOrder, result: StatusResult, *, source: str, now: dt.datetime) -> None:
+    """Record a non-terminal answer on the shop's order (sync time, status, message).
+
+    Only touches an order whose external status is still a dispatched word, so
+    it never overwrites what the shop (or a terminal transition) wrote.
+    """
+    values: dict[str, Any] = {"last_sync_at": now}
+    canonical = (app_settings.EXTERNAL_STATUS_VALUES or {}).get("processing")
+    if canonical:
+        values["external_status"] = canonical
+    if result.message:
+        values["provider_message"] = result.message
+    orders.write(entry.order_id, values, only_if_external_in=app_settings.DISPATCHED_STATUSES)
+
+
+@dataclass(frozen=True)
+class LateCompletion:
+    """A completion the monitor could not apply: the order had already ended.
+
+    Either the monitor had timed it out (or an operator had failed or stopped
+    it), or the shop had ended it first. The provider delivered (and charged
+    for) a PIN nobody will see unless the shop acts: the
+    ``ORDER_MONITOR_LATE_COMPLETION_HANDLER`` receives this object with the PIN;
+    the ``order_late_completion`` signal gets it with ``pin=None``. The PIN is
+    never stored in the monitor's tables.
+    """
+
+    order_pk: Any
+    monitored_order_id: int
+    provider: str
+    referans: str
+    ended_as: str
+    source: str
+    at: dt.datetime
+    pin: str | None = field(default=None, repr=False)
+
+
+#: Why the ledger stops when the shop's row was no longer open at the terminal write.
+ENDED_OUTSIDE = "the order ended outside the monitor"
+
+
+def finish(
+    entry: MonitoredOrder,
+    outcome: str,
+    *,
+    result: StatusResult | None = None,
+    source: str,
+    now: dt.datetime | None = None,
+    message: str = "",
+) -> Transition | None:
+    """Move ``entry`` to a terminal state once; returns None if it did not.
+
+    ``outcome`` is ``"completed"``, ``"failed"`` or ``"timed_out"``; a
+    completion's ``result`` must have passed :func:`gate.admit`. In one
+    transaction: a compare-and-set on the ledger row (still active), then on
+    the shop's row (still open: external status a dispatched word, internal
+    status not final). Only if both hold does the shop's order change, through
+    the shop's ``TRANSITION_HANDLER`` (internal status) when set, then the
+    monitor's own columns (PIN, external status, timestamps), and the
+    ``TERMINAL_CALLBACK`` runs. If the shop got there first, nothing of the
+    shop's is written and the ledger stops with :data:`ENDED_OUTSIDE`. A
+    completion that finds the order already ended is a :class:`LateCompletion`.
+    Signals are sent after commit.
+    """
+    now = now or timezone.now()
+    message = message or (result.message if result else "")
+    state, values_key = _terminal_state(outcome)
+    writes_order = state != State.STOPPED
+    external = (app_settings.EXTERNAL_STATUS_VALUES or {}).get(values_key) if writes_order else None
+    internal = (app_settings.INTERNAL_STATUS_VALUES or {}).get(values_key) if writes_order else None
+    pin = result.pin if result is not None and result.outcome is Outcome.COMPLETED else None
+    if outcome == "completed" and pin is None:
+        raise ValueError("A completion needs the PIN that passed the answer gate.")
+
+    with transaction.atomic():
+        won = MonitoredOrder.objects.filter(pk=entry.pk, state__in=MonitoredOrder.ACTIVE_STATES).update(
+            state=state,
+            stop_reason="deadline passed" if state == State.STOPPED else "",
+            finished_at=now,
+            next_check_at=None,
+            lease_until=None,
+            lease_token="",
+            last_outcome=outcome,
+            last_message=message[:500],
+            **_answer_bookkeeping(result, now),
+            updated_at=now,
+        )
+        if not won:
+            if pin is not None:
+                _late_completion(entry, pin, source, now)
+            else:
+                logger.info("Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source)
+            return None
+        if writes_order and not orders.hold_if_open(entry.order_id):
+            _ended_outside(entry, outcome, source, now)
+            if pin is not None:
+                _late_completion(entry, pin, source, now)
+            return None
+        transition = Transition(
+            order_pk=entry.order_id,
+            monitored_order_id=entry.pk,
+            provider=entry.provider,
+            referans=entry.referans,
+            outcome=outcome,
+            external_status=external,
+            internal_status=internal,
+            message=message,
+            source=source,
+            has_pin=pin is not None,
+            at=now,
+        )
+        if writes_order:
+            handler = app_settings.TRANSITION_HANDLER
+            if handler:
+                # The shop's own status service changes the internal status (and runs
+                # what hangs on that change: refunds, approval dates); it must see the
+                # order as it was, so the monitor's columns are written after it.
+                import_string(handler)(transition)
+            values = _order_values(entry, external, None if handler else internal, pin, message, now)
+            orders.write(entry.order_id, values)
+            if app_settings.TERMINAL_CALLBACK:
+                import_string(app_settings.TERMINAL_CALLBACK)(transition)
+        transaction.on_commit(lambda: _send_signals(transition))
+
+    logger.info(
+        "Order %s %s (provider=%s referans=%s source=%s)",
+        entry.order_id,
+        outcome,
+        entry.provider,
+        entry.referans,
+        source,
+    )
+    return transition
+
+
+def _answer_bookkeeping(result: StatusResult | None, now: dt.datetime) -> dict[str, Any]:
+    """Ledger columns that record the terminal answer itself (none for the deadline or an operator)."""
+    if result is None:
+        return {"provider_completed_at": None}
+    return {
+        "provider_completed_at": now,
+        "last_provider_status": result.provider_status[:50],
+        "last_checked_at": now,
+        "attempts": F("attempts") + 1,
+        "error_streak": 0,
+        "last_error": "",
+    }
+
+
+def _ended_outside(entry: MonitoredOrder, outcome: str, source: str, now: dt.datetime) -> None:
+    MonitoredOrder.objects.filter(pk=entry.pk).update(state=State.STOPPED, stop_reason=ENDED_OUTSIDE, updated_at=now)
+    logger.info(
+        "Order %s was already ended by the shop; the %s answer from %s changed nothing", entry.order_id, outcome, source
+    )
+
+
+def _late_completion(entry: MonitoredOrder, pin: str, source: str, now: dt.datetime) -> None:
+    """Tell the shop of a completion it cannot get through the normal path (once per order)."""
+    marked = MonitoredOrder.objects.filter(pk=entry.pk, late_completed_at__isnull=True).update(
+        late_completed_at=now, updated_at=now
+    )
+    if not marked:
+        return  # already told: a replayed push or a second poll of the same answer
+    ended_as = MonitoredOrder.objects.filter(pk=entry.pk).values_list("state", flat=True).first() or ""
+    late = LateCompletion(
+        order_pk=entry.order_id,
+        monitored_order_id=entry.pk,
+        provider=entry.provider,
+        referans=entry.referans,
+        ended_as=ended_as,
+        source=source,
+        at=now,
+        pin=pin,
+    )
+    handler = app_settings.LATE_COMPLETION_HANDLER
+    logger.warning(
+        "Order %s completed at the provider after it had ended (%s; provider=%s referans=%s source=%s)%s",
+        entry.order_id,
+        ended_as,
+        entry.provider,
+        entry.referans,
+        source,
+        "" if handler else "; set ORDER_MONITOR_LATE_COMPLETION_HANDLER to receive its PIN",
+    )
+    if handler:
+        import_string(handler)(late)
+    unsecret = dataclasses.replace(late, pin=None)
+    transaction.on_commit(lambda: _send_robust(signals.order_late_completion, unsecret.order_pk, late=unsecret))
+
+
+def apply_result(entry: MonitoredOrder, result: StatusResult, *, source: str, now: dt.datetime | None = None):
+    """Apply an answer that came without a poll (a provider's push): gate, history, then the answer.
+
+    The answer passes :func:`gate.admit`, is recorded as a check (never with
+    its PIN), then terminal answers finish and others only sync. Returns the
+    :class:`Transition` of a terminal change, else ``None``. A ``QUERY_ERROR``
+    result (a refused completion included) changes nothing on the order.
+    """
+    now = now or timezone.now()
+    result = gate.admit(result)
+    StatusCheck.objects.create(
+        monitored_order=entry,
+        checked_at=now,
+        result=result.outcome.value,
+        provider_status=result.provider_status[:50],
+        message=result.message[:500],
+        source=source,
+    )
+    if result.outcome.is_terminal:
+        return finish(entry, result.outcome.value, result=result, source=source, now=now)
+    if result.outcome is Outcome.PROCESSING:
+        apply_processing(entry, result, source=source, now=now)
+    return None
+
+
+def _terminal_state(outcome: str) -> tuple[str, str]:
+    if outcome == "completed":
+        return State.COMPLETED, "completed"
+    if outcome == "failed":
+        return State.FAILED, "failed"
+    if outcome == "timed_out":
+        if app_settings.TIMEOUT_ACTION == "stop":
+            return State.STOPPED, "failed"
+        return State.TIMED_OUT, "failed"
+    raise ValueError(f"Not a terminal outcome: {outcome!r}")
+
+
+def _order_values(entry, external, internal, pin, message, now) -> dict[str, Any]:
+    values: dict[str, Any] = {"completed_at": now, "last_sync_at": now}
+    if external:
+        values["external_status"] = external
+    if internal:
+        values["status"] = internal
+    if pin:
+        values["pin"] = pin
+    if message:
+        values["provider_message"] = message
+    dispatched = orders.aware(entry.dispatched_at)
+    if dispatched is not None:
+        values["duration_ms"] = max(0, int((now - dispatched).total_seconds() * 1000))
+    return values
+
+
+def _send_signals(transition: Transition) -> None:
+    specific = {
+        "completed": signals.order_completed,
+        "failed": signals.order_failed,
+        "timed_out": signals.order_timed_out,
+    }.get(transition.outcome)
+    sent = [specific] if specific is not None else []
+    if transition.external_status:
+        sent.append(signals.order_status_changed)
+    for signal in sent:
+        _send_robust(signal, transition.order_pk, transition=transition)
+
+
+def _send_robust(signal, order_pk, **kwargs) -> None:
+    # send_robust: one failing receiver must not stop the others, nor undo the
+    # transition that has already committed.
+    for receiver, response in signal.send_robust(sender=MonitoredOrder, **kwargs):
+        if isinstance(response, Exception):
+            logger.error(
+                "Signal receiver %s failed for order %s",
+                getattr(receiver, "__qualname__", receiver),
+                order_pk,
+                exc_info=(type(response), response, response.__traceback__),
+            )
