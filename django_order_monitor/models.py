@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .conf import order_model_reference
-from .providers.adapters.base import Outcome
+from .outcomes import Outcome
 
 
 class ProviderReferansMixin(models.Model):

@@ -13,12 +13,12 @@ from typing import Any
 
 from django.db.models import F, Model
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .. import sql
 from ..conf import app_settings, validate_provider_choice
 from ..exceptions import NotMonitorable, UnknownProviderError
 from ..models import MonitoredOrder
-from ..providers import resolve_provider_name
 from ..shop import orders
 from . import policy, scheduling
 
@@ -101,6 +101,23 @@ def start_monitoring_many(orders) -> tuple[list[MonitoredOrder], dict[Any, str]]
     for entry in started:
         _started(entry)
     return started, refused
+
+
+def resolve_provider_name(order: Model) -> str | None:
+    """Provider for ``order``: the resolver, then the provider field, then the default.
+
+    Returns ``None`` when nothing names a configured provider.
+    """
+    providers = app_settings.PROVIDERS or {}
+    if app_settings.PROVIDER_RESOLVER:
+        name = import_string(app_settings.PROVIDER_RESOLVER)(order)
+        if name:
+            return str(name)
+    field_value = orders.read(order, "provider")
+    if field_value is not None and str(field_value) in providers:
+        return str(field_value)
+    return app_settings.DEFAULT_PROVIDER or None
+
 
 
 def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> MonitoredOrder | None:

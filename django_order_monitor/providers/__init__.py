@@ -1,4 +1,4 @@
-"""Which provider follows an order, and the adapter instance that speaks to it.
+"""The provider registry: the adapter instance configured under each name.
 
 Adapters are built from ``ORDER_MONITOR_PROVIDERS`` and kept per process (they
 hold HTTP sessions); a change of that setting (tests) drops them.
@@ -10,13 +10,11 @@ import threading
 from typing import Any
 
 from django.core.signals import setting_changed
-from django.db.models import Model
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from ..conf import PREFIX, app_settings
 from ..exceptions import UnknownProviderError
-from ..shop import orders
 from .adapters.base import BaseProvider
 
 _instances: dict[str, BaseProvider] = {}
@@ -38,22 +36,6 @@ def _build(name: str) -> BaseProvider:
         raise UnknownProviderError(f"No provider {name!r} in ORDER_MONITOR_PROVIDERS.")
     adapter_class = import_string(config["ADAPTER"])
     return adapter_class(**config.get("OPTIONS", {}))
-
-
-def resolve_provider_name(order: Model) -> str | None:
-    """Provider for ``order``: the resolver, then the provider field, then the default.
-
-    Returns ``None`` when nothing names a configured provider.
-    """
-    providers = app_settings.PROVIDERS or {}
-    if app_settings.PROVIDER_RESOLVER:
-        name = import_string(app_settings.PROVIDER_RESOLVER)(order)
-        if name:
-            return str(name)
-    field_value = orders.read(order, "provider")
-    if field_value is not None and str(field_value) in providers:
-        return str(field_value)
-    return app_settings.DEFAULT_PROVIDER or None
 
 
 def close_all() -> None:

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from ...conf import app_settings
 from ...engine import following, stats
+from ...engine.following import resolve_provider_name
 from ...models import MonitoredOrder
-from ...providers import resolve_provider_name
 from ...shop import orders
 from ..common import (
     DRIVERS,

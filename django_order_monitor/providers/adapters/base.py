@@ -7,29 +7,18 @@ a PIN or a credential, and turns every transport or parsing problem into a
 
 from __future__ import annotations
 
-import enum
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ...outcomes import Outcome
+
+__all__ = ["BaseProvider", "Outcome", "StatusResult", "clean_pin", "mask_pin", "pin_problem"]
+
 #: PIN placeholders providers send when there is no PIN yet.
 _NO_PIN = frozenset({"", "-"})
-
-
-class Outcome(str, enum.Enum):
-    """What one status query says about an order."""
-
-    COMPLETED = "completed"
-    PROCESSING = "processing"
-    FAILED = "failed"
-    #: The query itself failed (non-OK reply, unknown word): the order is untouched.
-    QUERY_ERROR = "query_error"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (Outcome.COMPLETED, Outcome.FAILED)
 
 
 def mask_pin(text: str, pin: str | None, mask: str = "***") -> str:
