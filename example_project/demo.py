@@ -89,7 +89,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def missing_modules(postgres: bool) -> list[str]:
-    names = ["django", "huey", "requests", "redis"] + (["psycopg"] if postgres else [])
+    names = ["django", "huey", "requests"] + (["psycopg", "redis"] if postgres else [])
     missing = [name for name in names if importlib.util.find_spec(name) is None]
     if "django" not in missing:
         import django
@@ -114,7 +114,7 @@ def bootstrap(argv: list[str], postgres: bool) -> None:
     missing = missing_modules(postgres)
     if not missing:
         return
-    target = ".[postgres]" if postgres else "."
+    target = ".[postgres,redis]" if postgres else "."
     in_venv = Path(sys.prefix).resolve() == VENV.resolve()
     if in_venv:
         if os.environ.get("ORDER_MONITOR_DEMO_INSTALLED"):
