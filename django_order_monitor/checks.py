@@ -10,6 +10,8 @@ another, the order model).
 
 Contract: whatever value a setting holds, every check here returns messages and
 never raises (``tests/test_checks_properties.py`` generates the values).
+
+Longer than 300 lines on purpose: the table and the checks that use it are read together.
 """
 
 from __future__ import annotations

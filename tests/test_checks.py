@@ -1,6 +1,7 @@
 """Each wrong setting gets its own system check, with an id and a hint naming the fix."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -520,3 +521,43 @@ def test_validate_provider_choice_names_the_known_providers(settings):
         validate_provider_choice("memroy")
     with pytest.raises(UnknownProviderError):
         validate_provider_choice(["memory"])
+
+
+# -- README.rst's settings table ----------------------------------------------------------------
+
+README = ROOT / "README.rst"
+
+
+def readme_settings() -> dict[str, str]:
+    """Name -> default as README.rst's settings table shows them, wrapped cells joined."""
+    lines = README.read_text().splitlines()
+    top = next(i for i, line in enumerate(lines) if line.startswith("====") and lines[i + 1].startswith("Name "))
+    default_at = lines[top].index("  =") + 2  # where the second column starts
+    rows: list[list[str]] = []
+    for line in lines[top + 3 :]:
+        if line.startswith("===="):
+            break
+        name = line[:default_at].strip().strip("`")
+        # A default runs until two spaces (the next column), even past its own column's rule.
+        default = re.match(r"\S*(?: \S+)*", line[default_at:]).group()
+        if name and not (rows and rows[-1][0].endswith("_")):
+            rows.append([name, default])
+        else:  # a wrapped row: a name cut after "_" (EXTERNAL_STATUS_ / VALUES), or a default on two lines
+            rows[-1][0] += name
+            rows[-1][1] = f"{rows[-1][1]} {default}".strip()
+    return {name: default for name, default in rows}
+
+
+def shown(default: str) -> str:
+    """A default as text, without the quotes, brackets and markup that the README drops."""
+    return " ".join(re.sub(r"[`'\"\[\]]", "", default).split())
+
+
+def test_the_readme_names_every_setting_with_its_default():
+    """README.rst's settings table is written by hand: it must still name each declared setting and its default."""
+    documented = readme_settings()
+    declared = {name: "(required)" if setting.required else shown(repr(setting.default)) for name, setting in SETTINGS.items()}
+    assert sorted(set(declared) - set(documented)) == [], "settings missing from README.rst's settings table"
+    assert sorted(set(documented) - set(declared)) == [], "README.rst's settings table names settings that do not exist"
+    differ = {name: (shown(documented[name]), default) for name, default in declared.items() if shown(documented[name]) != default}
+    assert differ == {}, "README.rst shows other defaults (README, declared)"
