@@ -476,10 +476,19 @@ def wrong_settings_table() -> str:
     return rst_table(rows)
 
 
+class Placeholders(dict):
+    """Formats a template with each placeholder left as ``{name}`` (and ``{{`` shown as ``{``)."""
+
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
 def problems_table() -> str:
     """checks.Problems: each problem's id, level, and message and hint templates."""
     rows = [("Check", "Level", "Message", "Hint")]
-    rows += [(f"``{p.id}``", p.level.__name__, p.msg, p.hint) for p in sorted(Problems.all(), key=lambda p: p.id)]
+    for problem in sorted(Problems.all(), key=lambda problem: problem.id):
+        msg, hint = (template.format_map(Placeholders()) for template in (problem.msg, problem.hint))
+        rows.append((f"``{problem.id}``", problem.level.__name__, msg, hint))
     return rst_table(rows)
 
 
