@@ -169,7 +169,7 @@ class Problems:
 
 
 #: For each check id a conf.Setting names, the problem reporting a value its rule refuses.
-WRONG_VALUES: dict[str, Problem] = {
+WRONG_VALUE_PROBLEMS: dict[str, Problem] = {
     problem.id: problem
     for problem in (
         Problems.STATUS_WORDS,
@@ -231,7 +231,7 @@ def check_settings(app_configs=None, **kwargs) -> list:
     for name, setting in SETTINGS.items():
         value = getattr(app_settings, name)
         if setting.rule is not None and not setting.rule.accepts(value):
-            errors.append(_wrong_value(WRONG_VALUES[setting.check], name, value, setting.rule.expected))
+            errors.append(_wrong_value(WRONG_VALUE_PROBLEMS[setting.check], name, value, setting.rule.expected))
     return errors
 
 

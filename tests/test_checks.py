@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.checks import Error, Warning, run_checks
 
-from django_order_monitor.checks import WRONG_VALUES, Problems
+from django_order_monitor.checks import WRONG_VALUE_PROBLEMS, Problems
 from django_order_monitor.conf import PREFIX, SETTINGS
 from django_order_monitor.testing.memory import InMemoryProvider
 
@@ -264,8 +264,8 @@ def test_the_problems_table_holds_every_id_once_in_sequence():
     assert errors == [f"order_monitor.E{n:03d}" for n in range(1, len(errors) + 1)]
     assert [i for i in ids if ".W" in i] == ["order_monitor.W001", "order_monitor.W002", "order_monitor.W003"]
     assert {setting.check for setting in SETTINGS.values()} <= set(ids)
-    assert {setting.check for setting in SETTINGS.values() if setting.rule} <= set(WRONG_VALUES)
-    assert all(problem.id == key for key, problem in WRONG_VALUES.items())
+    assert {setting.check for setting in SETTINGS.values() if setting.rule} <= set(WRONG_VALUE_PROBLEMS)
+    assert all(problem.id == key for key, problem in WRONG_VALUE_PROBLEMS.items())
     for problem in problems:
         assert problem.hint and "\n" not in problem.msg + problem.hint
         assert problem.level is (Warning if ".W" in problem.id else Error)
