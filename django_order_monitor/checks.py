@@ -1,42 +1,187 @@
 """System checks for every ORDER_MONITOR_* setting.
 
 An Error stops ``migrate``, ``run_huey`` and ``runserver`` with a one-line
-message and a hint that names the fix. Ids are stable: ``order_monitor.E001``...
+message and a hint that names the fix. ``Problems`` is the table of everything
+the checks report: each problem's stable id (``order_monitor.E001``...) with its
+message and hint templates; docs/reliability.rst shows it (generated). Settings
+with a ``Rule`` in ``conf.SETTINGS`` are validated by ``check_settings``; the
+functions below it check what a rule cannot (structures, one setting against
+another, the order model).
 
 Contract: whatever value a setting holds, every check here returns messages and
 never raises (``tests/test_checks_properties.py`` generates the values).
+
+Longer than 300 lines on purpose: the table and the checks that use it are read together.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import (
-    DEFAULT_FIELDS,
-    DEFAULTS,
-    PREFIX,
-    REQUIRED_ROLES,
-    app_settings,
-    get_order_model,
-)
+from .conf import DEFAULT_FIELDS, PREFIX, REQUIRED_ROLES, SETTINGS, app_settings, finite_number, get_order_model
 
 #: The keys of a RATE_LIMIT dict (see django_order_monitor.providers.ratelimit.Limits).
 RATE_LIMIT_KEYS = ("min_interval", "max_concurrent", "max_wait")
 
-#: The shop callables named by a dotted path; None switches each off.
-CALLABLE_SETTINGS = ("PROVIDER_RESOLVER", "TERMINAL_CALLBACK", "TRANSITION_HANDLER", "LATE_COMPLETION_HANDLER")
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem the checks report: its id, and its message and hint as ``str.format`` templates.
+
+    Every placeholder receives text already shown as it should read (values as ``repr``).
+    """
+
+    id: str
+    msg: str
+    hint: str
+    level: type[CheckMessage] = Error
+
+    def __call__(self, **values: Any) -> CheckMessage:
+        return self.level(self.msg.format(**values), hint=self.hint.format(**values), id=self.id)
 
 
-def _error(n: int, msg: str, hint: str, obj=None) -> Error:
-    return Error(msg, hint=hint, obj=obj, id=f"order_monitor.E{n:03d}")
+#: The message of every setting whose value breaks its rule (conf.Rule), whatever its id.
+WRONG_VALUE = "{setting} is {value}; it must be {expected}."
+WRONG_VALUE_HINT = "Default: {setting} = {default}."
+
+
+class Problems:
+    """Everything the checks report, by id. Ids are stable: a problem keeps its id across releases."""
+
+    ORDER_MODEL = Problem(
+        "order_monitor.E001", "{reason}", "Set ORDER_MONITOR_ORDER_MODEL = 'app_label.Model' to the shop's order model."
+    )
+    FIELDS_NOT_A_DICT = Problem("order_monitor.E002", "ORDER_MONITOR_FIELDS must be a dict of role -> attribute.", "Known roles: {roles}.")
+    FIELDS_UNKNOWN_ROLE = Problem("order_monitor.E002", "ORDER_MONITOR_FIELDS has an unknown role {role}.", "Known roles: {roles}.")
+    FIELDS_NOT_AN_ATTRIBUTE = Problem(
+        "order_monitor.E002",
+        "ORDER_MONITOR_FIELDS maps {role} to {value}; a role maps to an attribute name or None.",
+        "Example: ORDER_MONITOR_FIELDS = {{{role}: {example}}}.",
+    )
+    REQUIRED_ROLE_MISSING = Problem(
+        "order_monitor.E003",
+        "{model} has no field for the required role {role}.",
+        "Add the field, or map it: ORDER_MONITOR_FIELDS = {{{role}: 'attribute'}}.",
+    )
+    FIELD_MISSING = Problem(
+        "order_monitor.E004",
+        "ORDER_MONITOR_FIELDS maps {role} to {value}, which {model_name} lacks.",
+        "Name an attribute of {model} or set {role}: None.",
+    )
+    STATUS_WORDS = Problem("order_monitor.E005", WRONG_VALUE, WRONG_VALUE_HINT)
+    STATUS_WORD_CLASH = Problem(
+        "order_monitor.E005", "Status words {words} are in more than one status list.", "Each word may mean one thing only."
+    )
+    STATUS_VALUES = Problem("order_monitor.E006", WRONG_VALUE, WRONG_VALUE_HINT)
+    PROCESSING_NOT_DISPATCHED = Problem(
+        "order_monitor.E006",
+        "The processing value {value} is not in ORDER_MONITOR_DISPATCHED_STATUSES.",
+        "Add it there, or the sweep would stop seeing orders the monitor wrote.",
+    )
+    POLICY_VALUE = Problem("order_monitor.E007", WRONG_VALUE, WRONG_VALUE_HINT)
+    PROVIDERS_NOT_A_DICT = Problem("order_monitor.E008", "ORDER_MONITOR_PROVIDERS must be a dict of name -> config.", "{example}")
+    PROVIDER_NAME = Problem("order_monitor.E008", "Provider name {name} must be a non-empty string.", "{example}")
+    PROVIDER_WITHOUT_ADAPTER = Problem("order_monitor.E008", "Provider {name} needs an 'ADAPTER' dotted path.", "{example}")
+    ADAPTER_NOT_IMPORTABLE = Problem(
+        "order_monitor.E008", "Provider {name}: ADAPTER {path} {why}.", "Check the dotted path and that the module is installed."
+    )
+    ADAPTER_NOT_A_PROVIDER = Problem(
+        "order_monitor.E008",
+        "Provider {name}: {path} is not a BaseProvider subclass.",
+        "Subclass django_order_monitor.providers.adapters.base.BaseProvider.",
+    )
+    OPTIONS_NOT_A_DICT = Problem("order_monitor.E008", "Provider {name}: OPTIONS must be a dict.", "{example}")
+    PROVIDER_OPTION = Problem(
+        "order_monitor.E009", "Provider {name}: {problem}.", "Fix ORDER_MONITOR_PROVIDERS[{name}]['OPTIONS']."
+    )
+    DEFAULT_PROVIDER_UNKNOWN = Problem(
+        "order_monitor.E010", "ORDER_MONITOR_DEFAULT_PROVIDER {value} is not in ORDER_MONITOR_PROVIDERS.", "Use one of {known} or add it."
+    )
+    NO_PROVIDERS = Problem("order_monitor.E010", "ORDER_MONITOR_PROVIDERS is empty: no order can be checked.", "{example}")
+    DOTTED_PATH = Problem("order_monitor.E011", WRONG_VALUE, WRONG_VALUE_HINT)
+    ADAPTIVE_KEYS = Problem(
+        "order_monitor.E011", "ORDER_MONITOR_ADAPTIVE must be a dict with keys from {keys}.", "See django_order_monitor.engine.adaptive."
+    )
+    ADAPTIVE_VALUES = Problem(
+        "order_monitor.E011",
+        "ORDER_MONITOR_ADAPTIVE has invalid values for {keys}: each is a number > 0 (QUANTILE below 1).",
+        "Defaults: {defaults}.",
+    )
+    PIN_COLUMN_MISSING = Problem(
+        "order_monitor.E012",
+        "{model} has no field {value} for the PIN: every delivered PIN would be dropped.",
+        "Map it: ORDER_MONITOR_FIELDS = {{'pin': 'attribute'}}; or 'pin': None to write no PIN on purpose.",
+    )
+    BREAKER_VALUE = Problem("order_monitor.E013", WRONG_VALUE, WRONG_VALUE_HINT)
+    RATE_LIMIT = Problem("order_monitor.E014", "ORDER_MONITOR_RATE_LIMIT {problem}.", "Example: {example}, or None for no limit.")
+    PROVIDER_RATE_LIMIT = Problem("order_monitor.E014", "Provider {name}: RATE_LIMIT {problem}.", "Example: {example}, or None for no limit.")
+    REDIS_URL = Problem("order_monitor.E014", WRONG_VALUE, WRONG_VALUE_HINT)
+    CALLBACK_TOLERANCE = Problem("order_monitor.E015", WRONG_VALUE, WRONG_VALUE_HINT)
+    CALLBACK_SECRET = Problem(
+        "order_monitor.E015",
+        "Provider {name}: CALLBACK_SECRET must be a non-empty string, not {type}.",
+        "Give the shared secret as a string, or remove the key to refuse this provider's pushes.",
+    )
+    DEADLINE_NOT_AFTER_FIRST_CHECK = Problem(
+        "order_monitor.E016",
+        "ORDER_MONITOR_DEADLINE ({deadline} s) is not longer than ORDER_MONITOR_FIRST_CHECK_DELAY ({first} s): "
+        "every order would time out at its first check.",
+        "Make DEADLINE much longer than FIRST_CHECK_DELAY (defaults: {default_deadline} and {default_first}).",
+    )
+    NO_TIME_ZONES = Problem(
+        "order_monitor.E017",
+        "USE_TZ is not True: the monitor stores and compares aware datetimes, so following an order would fail.",
+        "Set USE_TZ = True in the project's settings (Django's default since 5.0).",
+    )
+    LEASE_SHORTER_THAN_CALL = Problem(
+        "order_monitor.E018",
+        "ORDER_MONITOR_LEASE_SECONDS ({lease} s) does not exceed provider {name}'s call deadline ({seconds} s): "
+        "a slow reply would outlive the lease and a second worker could check the same order.",
+        "Raise ORDER_MONITOR_LEASE_SECONDS above {seconds}, or lower the timeouts in ORDER_MONITOR_PROVIDERS[{name}]['OPTIONS'].",
+    )
+    ENABLED_VALUE = Problem("order_monitor.E019", WRONG_VALUE, WRONG_VALUE_HINT)
+    HUEY_IMMEDIATE = Problem(
+        "order_monitor.W001",
+        "Huey runs in immediate mode: delayed status checks never run.",
+        "Set HUEY['immediate'] = False (it defaults to DEBUG) and run manage.py run_huey.",
+        Warning,
+    )
+    UNKNOWN_SETTING = Problem(
+        "order_monitor.W002", "Unknown setting {name}; it is ignored.", "Check the spelling against the README's settings table.", Warning
+    )
+    PIN_UNMAPPED = Problem(
+        "order_monitor.W003",
+        "ORDER_MONITOR_FIELDS maps 'pin' to None: completed orders will get no PIN written.",
+        "Map 'pin' to the attribute that holds the delivered PIN, unless the shop reads PINs elsewhere.",
+        Warning,
+    )
+
+    @classmethod
+    def all(cls) -> list[Problem]:
+        """Every problem, in the order declared above."""
+        return [value for value in vars(cls).values() if isinstance(value, Problem)]
+
+
+#: For each check id a conf.Setting names, the problem reporting a value its rule refuses.
+WRONG_VALUE_PROBLEMS: dict[str, Problem] = {
+    problem.id: problem
+    for problem in (
+        Problems.STATUS_WORDS,
+        Problems.STATUS_VALUES,
+        Problems.POLICY_VALUE,
+        Problems.DOTTED_PATH,
+        Problems.BREAKER_VALUE,
+        Problems.REDIS_URL,
+        Problems.CALLBACK_TOLERANCE,
+        Problems.ENABLED_VALUE,
+    )
+}
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -49,10 +194,14 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _wrong_value(problem: Problem, name: str, value: Any, expected: str) -> CheckMessage:
+    return problem(setting=PREFIX + name, value=_short(value), expected=expected, default=repr(SETTINGS[name].default))
+
+
 def _import(path: Any) -> tuple[Any, str]:
     """(the object at dotted ``path``, "") or (None, why not) -- never raises."""
     if not isinstance(path, str):
-        return None, f"is {_short(path)}, not a dotted path"
+        return None, "is not a dotted path"
     try:
         return import_string(path), ""
     # Any failure to import the user's path (a missing module, ".x", a module that
@@ -61,20 +210,29 @@ def _import(path: Any) -> tuple[Any, str]:
         return None, f"cannot be imported ({type(err).__name__})"
 
 
-def _number(value: Any) -> float | None:
-    """``value`` as a finite float, or None for bools, non-numbers, nan, inf and huge ints."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    try:
-        number = float(value)
-    except (OverflowError, TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+def _valid(name: str) -> Any:
+    """The setting's value when its rule accepts it, else None (check_settings reports it)."""
+    value = getattr(app_settings, name)
+    return value if SETTINGS[name].rule.accepts(value) else None
 
 
-def _whole(value: Any) -> bool:
-    number = _number(value)
-    return number is not None and number.is_integer()
+def _valid_number(name: str) -> float | None:
+    """A number setting as a float when its rule accepts it, else None."""
+    return finite_number(_valid(name))
+
+
+# -- every setting with a rule ----------------------------------------------------------------
+
+
+@register()
+def check_settings(app_configs=None, **kwargs) -> list:
+    """Each setting declared with a ``Rule`` in conf.SETTINGS, against that rule."""
+    errors = []
+    for name, setting in SETTINGS.items():
+        value = getattr(app_settings, name)
+        if setting.rule is not None and not setting.rule.accepts(value):
+            errors.append(_wrong_value(WRONG_VALUE_PROBLEMS[setting.check], name, value, setting.rule.expected))
+    return errors
 
 
 # -- the order model and the role mapping -------------------------------------------------------
@@ -85,28 +243,22 @@ def check_order_model(app_configs=None, **kwargs) -> list:
     try:
         model = get_order_model()
     except ImproperlyConfigured as err:
-        return [_error(1, str(err), "Set ORDER_MONITOR_ORDER_MODEL = 'app_label.Model' to the shop's order model.")]
+        return [Problems.ORDER_MODEL(reason=err)]
     fields = app_settings.FIELDS
+    roles = ", ".join(DEFAULT_FIELDS)
     if not isinstance(fields, dict):
-        return [_error(2, "ORDER_MONITOR_FIELDS must be a dict of role -> attribute.", _roles_hint())]
+        return [Problems.FIELDS_NOT_A_DICT(roles=roles)]
     errors = []
     for role, attname in fields.items():
         if role not in DEFAULT_FIELDS:
-            errors.append(_error(2, f"ORDER_MONITOR_FIELDS has an unknown role {_short(role)}.", _roles_hint()))
+            errors.append(Problems.FIELDS_UNKNOWN_ROLE(role=_short(role), roles=roles))
         elif attname is not None and not (isinstance(attname, str) and attname):
-            errors.append(
-                _error(
-                    2,
-                    f"ORDER_MONITOR_FIELDS maps {role!r} to {_short(attname)}; a role maps to an attribute name or None.",
-                    f"Example: ORDER_MONITOR_FIELDS = {{{role!r}: {DEFAULT_FIELDS[role] or 'attribute'!r}}}.",
-                )
-            )
+            example = repr(DEFAULT_FIELDS[role] or "attribute")
+            errors.append(Problems.FIELDS_NOT_AN_ATTRIBUTE(role=repr(role), value=_short(attname), example=example))
         elif attname is not None and not _has_field(model, attname):
             errors.append(
-                _error(
-                    4,
-                    f"ORDER_MONITOR_FIELDS maps {role!r} to {attname!r}, which {model.__name__} lacks.",
-                    f"Name an attribute of {model._meta.label} or set {role!r}: None.",
+                Problems.FIELD_MISSING(
+                    role=repr(role), value=repr(attname), model_name=model.__name__, model=model._meta.label
                 )
             )
     if errors:
@@ -115,13 +267,7 @@ def check_order_model(app_configs=None, **kwargs) -> list:
     for role in REQUIRED_ROLES:
         attname = merged.get(role)
         if not attname or not _has_field(model, attname):
-            errors.append(
-                _error(
-                    3,
-                    f"{model._meta.label} has no field for the required role {role!r}.",
-                    f"Add the field, or map it: ORDER_MONITOR_FIELDS = {{{role!r}: 'attribute'}}.",
-                )
-            )
+            errors.append(Problems.REQUIRED_ROLE_MISSING(model=model._meta.label, role=repr(role)))
     errors.extend(_check_pin_role(model, fields, merged))
     return errors
 
@@ -129,22 +275,10 @@ def check_order_model(app_configs=None, **kwargs) -> list:
 def _check_pin_role(model, fields: dict, merged: dict) -> list:
     """A PIN the shop's row cannot hold is lost: silence is allowed only when asked for."""
     if "pin" in fields and fields["pin"] is None:
-        return [
-            Warning(
-                "ORDER_MONITOR_FIELDS maps 'pin' to None: completed orders will get no PIN written.",
-                hint="Map 'pin' to the attribute that holds the delivered PIN, unless the shop reads PINs elsewhere.",
-                id="order_monitor.W003",
-            )
-        ]
+        return [Problems.PIN_UNMAPPED()]
     attname = merged.get("pin")
     if "pin" not in fields and not (attname and _has_field(model, attname)):
-        return [
-            _error(
-                12,
-                f"{model._meta.label} has no field {attname!r} for the PIN: every delivered PIN would be dropped.",
-                "Map it: ORDER_MONITOR_FIELDS = {'pin': 'attribute'}; or 'pin': None to write no PIN on purpose.",
-            )
-        ]
+        return [Problems.PIN_COLUMN_MISSING(model=model._meta.label, value=repr(attname))]
     return []  # an explicit mapping to a missing attribute is order_monitor.E004
 
 
@@ -156,123 +290,70 @@ def _has_field(model, attname: str) -> bool:
     return True
 
 
-def _roles_hint() -> str:
-    return "Known roles: " + ", ".join(DEFAULT_FIELDS) + "."
-
-
 # -- status words ---------------------------------------------------------------------------
-
-
-def _is_word_list(value) -> bool:
-    return isinstance(value, (list, tuple)) and all(isinstance(w, str) and w.strip() for w in value)
 
 
 @register()
 def check_statuses(app_configs=None, **kwargs) -> list:
+    """What the rules cannot see: a word in two lists, a processing value the sweep would miss."""
     errors = []
-    for name in ("DISPATCHED_STATUSES", "SUCCESS_STATUSES", "FAILURE_STATUSES"):
-        value = getattr(app_settings, name)
-        if not _is_word_list(value) or not value:
-            errors.append(_error(5, f"{PREFIX}{name} must be a non-empty list of words.", f"Example: {DEFAULTS[name]!r}."))
-    if errors:
-        return errors
-    success = {w.lower() for w in app_settings.SUCCESS_STATUSES}
-    failure = {w.lower() for w in app_settings.FAILURE_STATUSES}
-    dispatched = {w.lower() for w in app_settings.DISPATCHED_STATUSES}
+    lists = [_valid(name) for name in ("SUCCESS_STATUSES", "FAILURE_STATUSES", "DISPATCHED_STATUSES")]
+    if any(words is None for words in lists):
+        return errors  # check_settings reports them
+    success, failure, dispatched = ({word.lower() for word in words} for words in lists)
     clash = sorted((success & failure) | (dispatched & (success | failure)))
     if clash:
-        errors.append(
-            _error(5, f"Status words {clash} are in more than one status list.", "Each word may mean one thing only.")
-        )
-    values_ok = True
-    for name, keys in (("EXTERNAL_STATUS_VALUES", {"completed", "failed", "processing"}), ("INTERNAL_STATUS_VALUES", {"completed", "failed"})):
-        value = getattr(app_settings, name)
-        if not isinstance(value, dict) or set(value) - keys:
-            values_ok = False
-            errors.append(_error(6, f"{PREFIX}{name} must be a dict with keys {sorted(keys)}.", f"Default: {DEFAULTS[name]!r}."))
-        elif not all(v is None or isinstance(v, str) for v in value.values()):
-            values_ok = False
-            errors.append(
-                _error(6, f"{PREFIX}{name} must map each key to a status word or None, not {_short(value)}.", f"Default: {DEFAULTS[name]!r}.")
-            )
-    processing = app_settings.EXTERNAL_STATUS_VALUES.get("processing") if values_ok else None
+        errors.append(Problems.STATUS_WORD_CLASH(words=clash))
+    values = _valid("EXTERNAL_STATUS_VALUES")
+    processing = values.get("processing") if values is not None else None
     if processing and processing.lower() not in dispatched:
-        errors.append(
-            _error(
-                6,
-                f"The processing value {processing!r} is not in ORDER_MONITOR_DISPATCHED_STATUSES.",
-                "Add it there, or the sweep would stop seeing orders the monitor wrote.",
-            )
-        )
+        errors.append(Problems.PROCESSING_NOT_DISPATCHED(value=repr(processing)))
     return errors
 
 
-# -- numbers ---------------------------------------------------------------------------------
-
-_NUMBERS: list[tuple[str, Callable[[float], bool], str, int]] = [
-    ("FIRST_CHECK_DELAY", lambda v: v >= 0, "a number of seconds >= 0", 7),
-    ("BACKOFF_BASE", lambda v: v > 0, "a number of seconds > 0", 7),
-    ("BACKOFF_FACTOR", lambda v: v >= 1, "a multiplier >= 1", 7),
-    ("BACKOFF_MAX", lambda v: v > 0, "a number of seconds > 0", 7),
-    ("BACKOFF_JITTER", lambda v: 0 <= v < 1, "a fraction from 0 to below 1", 7),
-    ("QUICK_ATTEMPTS", lambda v: v >= 0 and v.is_integer(), "a whole number >= 0", 7),
-    ("DEADLINE", lambda v: v > 0, "a number of seconds > 0", 7),
-    ("FINAL_CHECK_GRACE", lambda v: v >= 0, "a number of seconds >= 0", 7),
-    ("SWEEP_INTERVAL", lambda v: v >= 60 and v % 60 == 0, "a whole number of minutes in seconds (60, 300, ...)", 7),
-    ("SWEEP_BATCH_SIZE", lambda v: v >= 1 and v.is_integer(), "a whole number >= 1", 7),
-    ("SWEEP_SPACING", lambda v: v >= 0, "a number of seconds >= 0", 7),
-    ("LEASE_SECONDS", lambda v: v >= 30, "a number of seconds >= 30 (longer than a provider call)", 7),
-    ("LOST_TASK_GRACE", lambda v: v > 0, "a number of seconds > 0", 7),
-    ("BREAKER_THRESHOLD", lambda v: v >= 1 and v.is_integer(), "a whole number of failures >= 1", 13),
-    ("BREAKER_COOLDOWN", lambda v: v > 0, "a number of seconds > 0", 13),
-    ("CALLBACK_TOLERANCE", lambda v: v > 0, "a number of seconds > 0", 15),
-]
-
-
-def _valid_number(name: str) -> float | None:
-    """The setting as a float when it passes its rule in _NUMBERS, else None."""
-    valid = next(rule for key, rule, _expected, _n in _NUMBERS if key == name)
-    number = _number(getattr(app_settings, name))
-    return number if number is not None and valid(number) else None
+# -- the policy ----------------------------------------------------------------------------------
 
 
 @register()
 def check_policy(app_configs=None, **kwargs) -> list:
+    from .engine.adaptive import DEFAULT_OPTIONS
+    from .engine.policy import Policy
+
     errors = []
-    for name, valid, expected, n in _NUMBERS:
-        value = getattr(app_settings, name)
-        number = _number(value)
-        if number is None or not valid(number):
-            errors.append(
-                _error(n, f"{PREFIX}{name} is {_short(value)}; it must be {expected}.", f"Default: {PREFIX}{name} = {DEFAULTS[name]!r}.")
-            )
-    action = app_settings.TIMEOUT_ACTION
-    if not (isinstance(action, str) and action in ("failed", "stop")):
-        errors.append(_error(7, f"{PREFIX}TIMEOUT_ACTION is {_short(action)}.", "Use 'failed' (refund path) or 'stop' (leave for a human)."))
     first, deadline = _valid_number("FIRST_CHECK_DELAY"), _valid_number("DEADLINE")
     if first is not None and deadline is not None and deadline <= first:
         errors.append(
-            _error(
-                16,
-                f"{PREFIX}DEADLINE ({deadline:g} s) is not longer than {PREFIX}FIRST_CHECK_DELAY ({first:g} s): "
-                "every order would time out at its first check.",
-                f"Make DEADLINE much longer than FIRST_CHECK_DELAY (defaults: {DEFAULTS['DEADLINE']} and {DEFAULTS['FIRST_CHECK_DELAY']}).",
+            Problems.DEADLINE_NOT_AFTER_FIRST_CHECK(
+                deadline=f"{deadline:g}",
+                first=f"{first:g}",
+                default_deadline=SETTINGS["DEADLINE"].default,
+                default_first=SETTINGS["FIRST_CHECK_DELAY"].default,
             )
         )
+    policy_path = app_settings.POLICY
+    policy_class, _why = _import(policy_path)
+    adaptive = app_settings.ADAPTIVE
+    if not isinstance(adaptive, dict) or set(adaptive) - set(DEFAULT_OPTIONS):
+        errors.append(Problems.ADAPTIVE_KEYS(keys=sorted(DEFAULT_OPTIONS)))
+    else:
+        bad = sorted(key for key, value in adaptive.items() if not _adaptive_option_ok(key, value))
+        if bad:
+            errors.append(Problems.ADAPTIVE_VALUES(keys=bad, defaults={key: DEFAULT_OPTIONS[key] for key in bad}))
+    if not (isinstance(policy_class, type) and issubclass(policy_class, Policy)):
+        errors.append(_wrong_value(Problems.DOTTED_PATH, "POLICY", policy_path, "a dotted path to a Policy subclass"))
     return errors
+
+
+def _adaptive_option_ok(key: str, value: Any) -> bool:
+    number = finite_number(value)
+    if number is None or number <= 0:
+        return False
+    return number < 1 if key == "QUANTILE" else True
 
 
 @register()
 def check_time_zone_support(app_configs=None, **kwargs) -> list:
-    if django_settings.USE_TZ:
-        return []
-    return [
-        _error(
-            17,
-            "USE_TZ is not True: the monitor stores and compares aware datetimes, so following an order would fail.",
-            "Set USE_TZ = True in the project's settings (Django's default since 5.0).",
-        )
-    ]
+    return [] if django_settings.USE_TZ else [Problems.NO_TIME_ZONES()]
 
 
 # -- providers --------------------------------------------------------------------------------
@@ -293,151 +374,89 @@ def _rate_limit_problem(value: Any) -> str | None:
         ("max_wait", lambda v: v >= 0, "a number of seconds >= 0"),
     ):
         if key in value:
-            number = _number(value[key])
+            number = finite_number(value[key])
             if number is None or not valid(number):
                 return f"has {key} = {_short(value[key])}; it must be {expected}"
     return None
 
 
-_RATE_LIMIT_HINT = f"Example: {DEFAULTS['RATE_LIMIT']!r}, or None for no limit."
+PROVIDERS_EXAMPLE = (
+    "Example: {'znet': {'ADAPTER': 'django_order_monitor.providers.adapters.znet.ZnetProvider', 'OPTIONS': {...}}}."
+)
 
 
 @register()
 def check_providers(app_configs=None, **kwargs) -> list:
-    from .providers.adapters.base import BaseProvider
-
     providers = app_settings.PROVIDERS
-    hint = "Example: {'znet': {'ADAPTER': 'django_order_monitor.providers.adapters.znet.ZnetProvider', 'OPTIONS': {...}}}."
     if not isinstance(providers, dict):
-        return [_error(8, "ORDER_MONITOR_PROVIDERS must be a dict of name -> config.", hint)]
+        return [Problems.PROVIDERS_NOT_A_DICT(example=PROVIDERS_EXAMPLE)]
     errors = []
+    rate_limit_example = repr(SETTINGS["RATE_LIMIT"].default)
     problem = _rate_limit_problem(app_settings.RATE_LIMIT)
     if problem:
-        errors.append(_error(14, f"{PREFIX}RATE_LIMIT {problem}.", _RATE_LIMIT_HINT))
-    redis_url = app_settings.REDIS_URL
-    if redis_url is not None and not (isinstance(redis_url, str) and redis_url.strip()):
-        errors.append(
-            _error(14, f"{PREFIX}REDIS_URL is {_short(redis_url)}; it must be a Redis URL or None.", "Example: 'redis://127.0.0.1:6379/0'; None uses Huey's Redis.")
-        )
+        errors.append(Problems.RATE_LIMIT(problem=problem, example=rate_limit_example))
     lease = _valid_number("LEASE_SECONDS")
     for name, config in providers.items():
-        if not isinstance(name, str) or not name:
-            errors.append(_error(8, f"Provider name {_short(name)} must be a non-empty string.", hint))
-            continue
-        if not isinstance(config, dict) or "ADAPTER" not in config:
-            errors.append(_error(8, f"Provider {name!r} needs an 'ADAPTER' dotted path.", hint))
-            continue
-        adapter, why = _import(config["ADAPTER"])
-        if adapter is None:
-            errors.append(_error(8, f"Provider {name!r}: ADAPTER {_short(config['ADAPTER'])} {why}.", "Check the dotted path and that the module is installed."))
-            continue
-        if not (isinstance(adapter, type) and issubclass(adapter, BaseProvider)):
-            errors.append(_error(8, f"Provider {name!r}: {config['ADAPTER']!r} is not a BaseProvider subclass.", "Subclass django_order_monitor.providers.adapters.base.BaseProvider."))
-            continue
-        options = config.get("OPTIONS", {})
-        if not isinstance(options, dict):
-            errors.append(_error(8, f"Provider {name!r}: OPTIONS must be a dict.", hint))
-            continue
-        try:
-            problems = list(adapter.check_options(options))
-        # A third-party adapter that chokes on an option value still gets a check result, not a traceback.
-        except Exception as err:
-            problems = [f"{adapter.__name__}.check_options raised {type(err).__name__} on these OPTIONS"]
-        for problem in problems:
-            errors.append(_error(9, f"Provider {name!r}: {problem}.", f"Fix ORDER_MONITOR_PROVIDERS[{name!r}]['OPTIONS']."))
-        if "RATE_LIMIT" in config:
-            problem = _rate_limit_problem(config["RATE_LIMIT"])
-            if problem:
-                errors.append(_error(14, f"Provider {name!r}: RATE_LIMIT {problem}.", _RATE_LIMIT_HINT))
-        if "CALLBACK_SECRET" in config:
-            secret = config["CALLBACK_SECRET"]
-            if not (isinstance(secret, str) and secret.strip()):
-                # Never echo the value: it may be a real secret of the wrong type.
-                errors.append(
-                    _error(
-                        15,
-                        f"Provider {name!r}: CALLBACK_SECRET must be a non-empty string, not {type(secret).__name__}"
-                        f"{' (empty)' if isinstance(secret, str) else ''}.",
-                        "Give the shared secret as a string, or remove the key to refuse this provider's pushes.",
-                    )
-                )
-        errors.extend(_check_lease_outlives_call(name, adapter, options, lease))
+        errors.extend(_check_provider(name, config, lease, rate_limit_example))
     default = app_settings.DEFAULT_PROVIDER
     known = sorted(name for name in providers if isinstance(name, str))
     if default is not None and not (isinstance(default, str) and default in providers):
-        errors.append(_error(10, f"ORDER_MONITOR_DEFAULT_PROVIDER {_short(default)} is not in ORDER_MONITOR_PROVIDERS.", f"Use one of {known} or add it."))
+        errors.append(Problems.DEFAULT_PROVIDER_UNKNOWN(value=_short(default), known=known))
     if not providers:
-        errors.append(_error(10, "ORDER_MONITOR_PROVIDERS is empty: no order can be checked.", hint))
+        errors.append(Problems.NO_PROVIDERS(example=PROVIDERS_EXAMPLE))
     return errors
 
 
-def _check_lease_outlives_call(name: str, adapter: type, options: dict, lease: float | None) -> list:
+def _check_provider(name: Any, config: Any, lease: float | None, rate_limit_example: str) -> list:
+    """One entry of ORDER_MONITOR_PROVIDERS: its adapter, options, rate limit, secret and lease."""
+    from .providers.adapters.base import BaseProvider
+
+    if not isinstance(name, str) or not name:
+        return [Problems.PROVIDER_NAME(name=_short(name), example=PROVIDERS_EXAMPLE)]
+    shown = repr(name)
+    if not isinstance(config, dict) or "ADAPTER" not in config:
+        return [Problems.PROVIDER_WITHOUT_ADAPTER(name=shown, example=PROVIDERS_EXAMPLE)]
+    adapter, why = _import(config["ADAPTER"])
+    if adapter is None:
+        return [Problems.ADAPTER_NOT_IMPORTABLE(name=shown, path=_short(config["ADAPTER"]), why=why)]
+    if not (isinstance(adapter, type) and issubclass(adapter, BaseProvider)):
+        return [Problems.ADAPTER_NOT_A_PROVIDER(name=shown, path=repr(config["ADAPTER"]))]
+    options = config.get("OPTIONS", {})
+    if not isinstance(options, dict):
+        return [Problems.OPTIONS_NOT_A_DICT(name=shown, example=PROVIDERS_EXAMPLE)]
+    try:
+        problems = list(adapter.check_options(options))
+    # A third-party adapter that chokes on an option value still gets a check result, not a traceback.
+    except Exception as err:
+        problems = [f"{adapter.__name__}.check_options raised {type(err).__name__} on these OPTIONS"]
+    errors = [Problems.PROVIDER_OPTION(name=shown, problem=problem) for problem in problems]
+    if "RATE_LIMIT" in config:
+        problem = _rate_limit_problem(config["RATE_LIMIT"])
+        if problem:
+            errors.append(Problems.PROVIDER_RATE_LIMIT(name=shown, problem=problem, example=rate_limit_example))
+    if "CALLBACK_SECRET" in config:
+        secret = config["CALLBACK_SECRET"]
+        if not (isinstance(secret, str) and secret.strip()):
+            # Never echo the value: it may be a real secret of the wrong type.
+            kind = f"{type(secret).__name__}{' (empty)' if isinstance(secret, str) else ''}"
+            errors.append(Problems.CALLBACK_SECRET(name=shown, type=kind))
+    errors.extend(_check_lease_outlives_call(shown, adapter, options, lease))
+    return errors
+
+
+def _check_lease_outlives_call(shown: str, adapter: type, options: dict, lease: float | None) -> list:
     """A lease shorter than one provider call lets a second worker check the same order."""
     call_deadline = getattr(adapter, "call_deadline", None)
     if lease is None or not callable(call_deadline):
         return []
     try:
-        seconds = _number(call_deadline(options))
+        seconds = finite_number(call_deadline(options))
     # Options the adapter cannot read are order_monitor.E009's business; no deadline to compare.
     except Exception:
         return []
     if seconds is None or lease > seconds:
         return []
-    return [
-        _error(
-            18,
-            f"{PREFIX}LEASE_SECONDS ({lease:g} s) does not exceed provider {name!r}'s call deadline ({seconds:g} s): "
-            "a slow reply would outlive the lease and a second worker could check the same order.",
-            f"Raise {PREFIX}LEASE_SECONDS above {seconds:g}, or lower the timeouts in ORDER_MONITOR_PROVIDERS[{name!r}]['OPTIONS'].",
-        )
-    ]
-
-
-# -- dotted paths -----------------------------------------------------------------------------
-
-
-@register()
-def check_callables(app_configs=None, **kwargs) -> list:
-    from .engine.adaptive import DEFAULT_OPTIONS
-    from .engine.policy import Policy
-
-    errors = []
-    for name in CALLABLE_SETTINGS:
-        path = getattr(app_settings, name)
-        if path is None:
-            continue
-        target, _why = _import(path)
-        if not callable(target):
-            errors.append(_error(11, f"{PREFIX}{name} {_short(path)} is not an importable callable.", "Give a dotted path such as 'shop.monitoring.on_terminal'."))
-    policy_path = app_settings.POLICY
-    policy_class, _why = _import(policy_path)
-    adaptive = app_settings.ADAPTIVE
-    if not isinstance(adaptive, dict) or set(adaptive) - set(DEFAULT_OPTIONS):
-        errors.append(
-            _error(11, f"{PREFIX}ADAPTIVE must be a dict with keys from {sorted(DEFAULT_OPTIONS)}.", "See django_order_monitor.engine.adaptive.")
-        )
-    else:
-        bad = sorted(key for key, value in adaptive.items() if not _adaptive_option_ok(key, value))
-        if bad:
-            errors.append(
-                _error(
-                    11,
-                    f"{PREFIX}ADAPTIVE has invalid values for {bad}: each is a number > 0 (QUANTILE below 1).",
-                    f"Defaults: { {key: DEFAULT_OPTIONS[key] for key in bad} }.",
-                )
-            )
-    if not (isinstance(policy_class, type) and issubclass(policy_class, Policy)):
-        errors.append(
-            _error(11, f"{PREFIX}POLICY {_short(policy_path)} is not an importable Policy subclass.", "Default: 'django_order_monitor.engine.policy.Policy'.")
-        )
-    return errors
-
-
-def _adaptive_option_ok(key: str, value: Any) -> bool:
-    number = _number(value)
-    if number is None or number <= 0:
-        return False
-    return number < 1 if key == "QUANTILE" else True
+    return [Problems.LEASE_SHORTER_THAN_CALL(lease=f"{lease:g}", name=shown, seconds=f"{seconds:g}")]
 
 
 # -- Huey and spelling ------------------------------------------------------------------------
@@ -449,18 +468,9 @@ def check_huey(app_configs=None, **kwargs) -> list:
     huey = getattr(django_settings, "HUEY", None)
     immediate = huey.get("immediate", django_settings.DEBUG) if isinstance(huey, dict) else getattr(huey, "immediate", False)
     if immediate:
-        warnings.append(
-            Warning(
-                "Huey runs in immediate mode: delayed status checks never run.",
-                hint="Set HUEY['immediate'] = False (it defaults to DEBUG) and run manage.py run_huey.",
-                id="order_monitor.W001",
-            )
-        )
+        warnings.append(Problems.HUEY_IMMEDIATE())
     unknown = sorted(
-        name for name in dir(django_settings) if name.startswith(PREFIX) and name[len(PREFIX):] not in DEFAULTS
+        name for name in dir(django_settings) if name.startswith(PREFIX) and name[len(PREFIX):] not in SETTINGS
     )
-    warnings.extend(
-        Warning(f"Unknown setting {name}; it is ignored.", hint="Check the spelling against the README's settings table.", id="order_monitor.W002")
-        for name in unknown
-    )
+    warnings.extend(Problems.UNKNOWN_SETTING(name=name) for name in unknown)
     return warnings

@@ -1,4 +1,7 @@
-"""Property: any value of any ORDER_MONITOR_* setting gives a system-check result, never a traceback."""
+"""Property: any value of any ORDER_MONITOR_* setting gives a system-check result, never a traceback.
+
+A setting declared with a rule (conf.SETTINGS) also gets exactly the answer its rule gives.
+"""
 
 import math
 
@@ -8,8 +11,8 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_order_monitor.checks import RATE_LIMIT_KEYS
-from django_order_monitor.conf import DEFAULT_FIELDS, DEFAULTS, PREFIX
+from django_order_monitor.checks import RATE_LIMIT_KEYS, check_settings
+from django_order_monitor.conf import DEFAULT_FIELDS, PREFIX, SETTINGS
 
 ADAPTERS = [
     "django_order_monitor.testing.memory.InMemoryProvider",
@@ -82,7 +85,7 @@ def assert_checks_answer(overrides):
     assert all(isinstance(message, CheckMessage) for message in messages)
 
 
-@pytest.mark.parametrize("key", list(DEFAULTS))
+@pytest.mark.parametrize("key", list(SETTINGS))
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_value_of_one_setting_gives_check_messages(key, data):
@@ -92,5 +95,20 @@ def test_any_value_of_one_setting_gives_check_messages(key, data):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_values_of_several_settings_give_check_messages(data):
-    keys = data.draw(st.lists(st.sampled_from(list(DEFAULTS)), min_size=2, max_size=6, unique=True), label="keys")
+    keys = data.draw(st.lists(st.sampled_from(list(SETTINGS)), min_size=2, max_size=6, unique=True), label="keys")
     assert_checks_answer({key: data.draw(values_for(key), label=key) for key in keys})
+
+
+@pytest.mark.parametrize("key", [key for key, setting in SETTINGS.items() if setting.rule])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_rule_and_its_check_agree_on_any_value(key, data):
+    """check_settings reports the setting exactly when its rule refuses the value, and never raises."""
+    value = data.draw(values_for(key), label=key)
+    setting = SETTINGS[key]
+    accepted = setting.rule.accepts(value)
+    assert isinstance(accepted, bool)
+    with override_settings(**{PREFIX + key: value}):
+        reported = [message for message in check_settings() if message.msg.startswith(f"{PREFIX}{key} is ")]
+    assert len(reported) == (0 if accepted else 1)
+    assert all(message.id == setting.check for message in reported)
