@@ -92,6 +92,7 @@ def test_the_declared_action_confirms_runs_and_reports(admin_client, entries):
     assert notes() == {first.pk: "pinged: pinged by admin", second.pk: "pinged: pinged by admin", ended.pk: ""}
 
 
+@pytest.mark.django_db(transaction=True)  # a db_task closes the connection when it ends
 def test_a_large_selection_of_the_declared_action_runs_in_the_background(admin_client, entries, queue, monkeypatch):
     monkeypatch.setattr(services, "BACKGROUND_ABOVE", 1)
     (first, second), ended = entries
