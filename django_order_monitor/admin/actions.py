@@ -45,7 +45,12 @@ class Confirmation:
 
 @dataclass(eq=False)
 class SteeringAction:
-    """One admin action over monitored orders, declared once as an attribute of a ``SteeringActions`` admin."""
+    """One admin action over monitored orders, declared once as an attribute of a ``SteeringActions`` admin.
+
+    Its name is global: background chunks carry only the name, so a second
+    declaration under a name already taken is an error (remove an inherited
+    action by setting its name to None on the subclass instead).
+    """
 
     label: str
     #: What the action does to one followed order (see ``services.Step``).
@@ -229,11 +234,6 @@ class SteeringActions:
     def monitored_ids(self, queryset) -> tuple[list[int], list]:
         """(ledger ids of the selection, selected shop orders that have none), in the list's order."""
         raise NotImplementedError
-
-    def monitored_entries(self, queryset) -> tuple[list, list]:
-        """(ledger rows of the selection, selected shop orders that have none)."""
-        ids, unfollowed = self.monitored_ids(queryset)
-        return list(services.load_entries(ids)), unfollowed
 
     def confirm_action(self, request, queryset, action: SteeringAction):
         """The confirmation page of ``action``; it posts back with ``post=yes`` and the reason."""

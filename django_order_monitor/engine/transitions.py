@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -108,7 +109,7 @@ class TerminalOutcome:
     #: row; None: the shop's row is left alone (no handler, no callback, no status signal).
     values_key: str | None
     #: Sent after commit (``order_status_changed`` follows when an external status was written).
-    signal: Any
+    signal: Signal
     #: The row applies only while ``ORDER_MONITOR_TIMEOUT_ACTION`` is this (None: always).
     timeout_action: str | None = None
     stop_reason: str = ""
@@ -323,7 +324,7 @@ def _order_values(entry, external, internal, pin, message, now) -> dict[str, Any
     return values
 
 
-def _send_signals(transition: Transition, signal) -> None:
+def _send_signals(transition: Transition, signal: Signal) -> None:
     sent = [signal]
     if transition.external_status:
         sent.append(signals.order_status_changed)
