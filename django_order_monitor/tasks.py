@@ -14,16 +14,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown
 
 from . import providers, push
 from .conf import app_settings
-from .engine import (
-    following,
-    grouping,
-    pipeline,
-    scheduling,
-    sweep,
-    transitions,
-)
-from .exceptions import NotMonitorable
-from .models import MonitoredOrder
+from .engine import grouping, pipeline, scheduling, sweep
 from .providers import ratelimit
 
 logger = logging.getLogger(__name__)
@@ -63,67 +54,37 @@ def _close_provider_sessions() -> None:
 
 
 # -- Admin actions on large selections ------------------------------------------------------
-# The admin hands a selection above ``admin.steering.BACKGROUND_ABOVE`` followed orders to
-# these tasks, a chunk of ledger ids each. Arguments are ledger ids and the operator's reason,
-# never a PIN. Each order is handled as in the request (the same service functions), so a
-# chunk run twice changes nothing the second time. A failing order is logged (its error type
-# only: a shop's exception message may carry anything) and the chunk goes on.
+# The admin hands a selection above ``admin.services.BACKGROUND_ABOVE`` followed orders to
+# this task, a chunk of ledger ids each. Arguments are the action's name (its attribute on
+# the admin, e.g. "monitor_mark_failed"), ledger ids and the operator's reason, never a PIN.
+# Each order goes through the action's own step, as in the request, so a chunk run twice
+# changes nothing the second time. A failing order is logged and the chunk goes on.
+
+
+@db_task(name="order_monitor.admin_action_chunk")
+def admin_action_chunk(action_name: str, monitored_order_ids: list[int], reason: str) -> None:
+    """Run the admin action declared as ``action_name`` on each order of the chunk."""
+    from .admin import actions  # the admin that queued the chunk is loaded; the worker needs it only here
+
+    actions.run_chunk(action_name, monitored_order_ids, reason)
+
+
+# The 0.1 chunk tasks, kept for one release so messages queued before an upgrade still run.
 
 
 @db_task(name="order_monitor.mark_failed_chunk")
 def mark_failed_chunk(monitored_order_ids: list[int], message: str) -> None:
-    """Fail each still-followed order through the provider-failure path (the shop's refund runs once)."""
-    def fail(entry) -> bool:
-        return transitions.finish(entry, "failed", source="admin", message=message) is not None
-
-    _run_chunk("mark failed", monitored_order_ids, fail)
+    admin_action_chunk.call_local("monitor_mark_failed", monitored_order_ids, message)
 
 
 @db_task(name="order_monitor.check_now_chunk")
 def check_now_chunk(monitored_order_ids: list[int]) -> None:
-    """Queue an operator's forced check of each still-followed order."""
-
-    def check(entry) -> bool:
-        if not entry.is_active:
-            return False
-        check_order_now(entry.pk)
-        return True
-
-    _run_chunk("check now", monitored_order_ids, check)
+    admin_action_chunk.call_local("monitor_check_now", monitored_order_ids, "")
 
 
 @db_task(name="order_monitor.restart_chunk")
 def restart_chunk(monitored_order_ids: list[int]) -> None:
-    """Restart monitoring of each order that has not ended (new attempts and deadline)."""
-    def restart(entry) -> bool:
-        try:
-            following.restart_monitoring(entry)
-        except NotMonitorable:
-            return False
-        return True
-
-    _run_chunk("restart", monitored_order_ids, restart)
-
-
-def _run_chunk(action: str, monitored_order_ids: list[int], handle) -> None:
-    handled = skipped = failed = 0
-    for entry in MonitoredOrder.objects.filter(pk__in=monitored_order_ids).order_by("pk"):
-        try:
-            if handle(entry):
-                handled += 1
-            else:
-                skipped += 1
-        except Exception as err:
-            failed += 1
-            logger.error("Admin action %s on monitored order %s failed: %s", action, entry.pk, type(err).__name__)
-    logger.info(
-        "Admin action %s in the background: %d handled, %d skipped (not followed), %d failed, of %d",
-        action,
-        handled,
-        skipped,
-        failed,
-        len(monitored_order_ids),
-    )
+    admin_action_chunk.call_local("monitor_restart", monitored_order_ids, "")
 
 
 # -- The engine's scheduling port ---------------------------------------------------------

@@ -86,8 +86,10 @@ def test_select_all_mark_failed_over_1200_ledger_rows_is_queued_and_fails_each_o
         "Refresh the list to follow the progress."
     ]
     assert states() == {"watching": 1200}  # nothing done in the request
-    assert {task.name for task in queue.huey.pending()} == {"order_monitor.mark_failed_chunk"}
-    assert all("supplier closed" in task.args and len(task.args[0]) <= 200 for task in queue.huey.pending())
+    assert {(task.name, task.args[0]) for task in queue.huey.pending()} == {
+        ("order_monitor.admin_action_chunk", "monitor_mark_failed")
+    }
+    assert all(task.args[2] == "supplier closed" and len(task.args[1]) <= 200 for task in queue.huey.pending())
 
     queue.run_pending()
     assert states() == {"failed": 1200}
@@ -120,8 +122,8 @@ def test_select_all_check_now_queues_chunks_that_queue_one_check_per_followed_or
         "Queued status checks of 1200 orders in the background; orders no longer followed are skipped."
     ]
     chunks = queue.huey.pending()
-    assert {task.name for task in chunks} == {"order_monitor.check_now_chunk"}
-    assert sorted(pk for task in chunks for pk in task.args[0]) == sorted(MonitoredOrder.objects.values_list("pk", flat=True))
+    assert {(task.name, task.args[0]) for task in chunks} == {("order_monitor.admin_action_chunk", "monitor_check_now")}
+    assert sorted(pk for task in chunks for pk in task.args[1]) == sorted(MonitoredOrder.objects.values_list("pk", flat=True))
 
     queue.run_pending(max_tasks=len(chunks))
     checks = queue.huey.pending()
@@ -137,10 +139,33 @@ def test_select_all_restart_is_queued(operator, followed, queue):
         "Queued a restart of monitoring of 1200 orders in the background; ended orders are skipped."
     ]
     chunks = queue.huey.pending()
-    assert {task.name for task in chunks} == {"order_monitor.restart_chunk"}
+    assert {(task.name, task.args[0]) for task in chunks} == {("order_monitor.admin_action_chunk", "monitor_restart")}
     queue.run_pending(max_tasks=len(chunks))  # the restarts only, not the checks they queue
     assert states() == {"watching": 1200}
     assert set(MonitoredOrder.objects.values_list("attempts", "stop_reason")) == {(0, "")}
+
+
+def test_chunks_queued_under_the_0_1_task_names_still_run(followed, queue):
+    from django_order_monitor import tasks
+
+    followed(6)
+    pks = list(MonitoredOrder.objects.order_by("pk").values_list("pk", flat=True))
+    MonitoredOrder.objects.filter(pk__in=pks[:2]).update(state="stopped", stop_reason="paused by hand")
+    tasks.restart_chunk(pks[:2])
+    tasks.mark_failed_chunk(pks[2:4], "supplier closed")
+    tasks.check_now_chunk(pks[4:])
+    assert [task.name for task in queue.huey.pending()] == [
+        "order_monitor.restart_chunk",
+        "order_monitor.mark_failed_chunk",
+        "order_monitor.check_now_chunk",
+    ]
+    queue.run_pending(max_tasks=3)
+    assert list(MonitoredOrder.objects.order_by("pk").values_list("state", flat=True)) == ["watching"] * 2 + ["failed"] * 2 + ["watching"] * 2
+    assert [call.message for call in hooks.terminal_calls] == ["supplier closed"] * 2
+    assert sorted(task.args for task in queue.huey.pending() if task.name == "order_monitor.check_order_now") == [
+        (pks[4],),
+        (pks[5],),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,139 +1,253 @@
-"""The steering actions as admin actions, for any ModelAdmin that can list its monitored orders.
+"""The steering actions as admin actions: each one a single :class:`SteeringAction` declaration.
+
+A declaration names the action's step (``services``: what it does to one
+followed order), its label, its messages, whether it asks for a confirmation
+(and a reason) first, like Django's delete action, and whether large selections
+go to the background. Declared as a class attribute of a :class:`SteeringActions`
+admin, it *is* the admin action (the attribute's name is the action's name), it
+is listed for users with its permissions, and ``order_monitor.admin_action_chunk``
+finds it by that name to run a chunk of a large selection.
 
 ``SteeringActions`` is mixed into the ledger admin and, through
-``OrderMonitorAdminMixin``, into the shop's order admin. Stopping and marking
-failed ask for a confirmation (and a reason) first, like Django's delete action.
-
-A selection is read as ids and loaded a chunk at a time ("select all" over
-thousands of rows must not build one huge query). Above
-``services.BACKGROUND_ABOVE`` followed orders, "mark failed", "check now" and
-"restart" are handed to background tasks and the operator is told how many.
+``OrderMonitorAdminMixin``, into the shop's order admin. A selection is read as
+ids and loaded a chunk at a time ("select all" over thousands of rows must not
+build one huge query).
 """
 
 from __future__ import annotations
 
+import inspect
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.core.exceptions import ImproperlyConfigured
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from . import services
 
-MONITOR_ACTIONS = (
-    "monitor_check_now",
-    "monitor_restart",
-    "monitor_stop",
-    "monitor_mark_failed",
-    "monitor_extend_deadline",
-)
+#: Every declared action by name: what a background chunk task runs.
+DECLARED: dict[str, SteeringAction] = {}
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The page an action shows before it runs; the operator's reason goes to the step."""
+
+    title: str
+    explanation: str
+    #: Prefilled and used when the operator clears the field; ``%(user)s`` is the operator.
+    default_reason: str
+
+
+@dataclass(eq=False)
+class SteeringAction:
+    """One admin action over monitored orders, declared once as an attribute of a ``SteeringActions`` admin.
+
+    Its name is global: background chunks carry only the name, so a second
+    declaration under a name already taken is an error (remove an inherited
+    action by setting its name to None on the subclass instead).
+    """
+
+    label: str
+    #: What the action does to one followed order (see ``services.Step``).
+    step: services.Step
+    #: What it reports for the orders it handled: ``ngettext_lazy(singular, plural, "count")``.
+    done: str
+    #: Set (the same form as ``done``): above ``services.BACKGROUND_ABOVE`` followed orders the
+    #: selection goes to background tasks, and this reports how many were queued.
+    background: str | None = None
+    #: Set: ask first, and pass the operator's reason to the step.
+    confirm: Confirmation | None = None
+    #: What to do with selected shop orders the monitor does not follow (the mixin's lists).
+    unfollowed: Callable[[Iterable, services.Tally], services.Tally] = services.skip_unfollowed
+    #: Warn that nothing happens while ``ORDER_MONITOR_ENABLED`` is False (actions that queue checks).
+    warns_when_disabled: bool = False
+    permissions: tuple[str, ...] = ("change",)
+    #: The attribute's name, set when the admin class is created.
+    name: str = field(default="", init=False)
+
+    def __set_name__(self, owner, name: str) -> None:
+        if DECLARED.get(name, self) is not self:
+            raise ImproperlyConfigured(f"The admin action {name!r} is declared twice; background tasks find it by name.")
+        self.name = name
+        DECLARED[name] = self
+
+        def action(model_admin, request, queryset):
+            return self.perform(model_admin, request, queryset)
+
+        action.__name__ = action.__qualname__ = name
+        self._function = admin.action(description=self.label, permissions=list(self.permissions))(action)
+
+    def __get__(self, instance, owner=None):
+        # What Django's admin looks up by the action's name: a function on the class, a method on the admin.
+        return self._function if instance is None else types.MethodType(self._function, instance)
+
+    def perform(self, model_admin, request, queryset):
+        """Run the action on the selection (or show its confirmation page first) and report."""
+        if self.confirm is not None and request.POST.get("post") != "yes":
+            return model_admin.confirm_action(request, queryset, self)
+        ids, unfollowed = model_admin.monitored_ids(queryset)
+        reason = self.reason(request) if self.confirm is not None else ""
+        if self.background is not None and len(ids) > services.BACKGROUND_ABOVE:
+            tally = services.queue_in_background(self.name, ids, reason)
+        else:
+            tally = services.run(self.step, services.load_entries(ids), reason)
+        self.unfollowed(unfollowed, tally)
+        services.report(model_admin, request, self, tally)
+        return None
+
+    def reason(self, request) -> str:
+        """The operator's reason from the confirmation page, else the default one (at most 255 characters)."""
+        reason = " ".join(request.POST.get("reason", "").split())
+        return (reason or self.default_reason(request))[:255]
+
+    def default_reason(self, request) -> str:
+        return self.confirm.default_reason % {"user": request.user.get_username()}
+
+    def run_chunk(self, monitored_order_ids: list[int], reason: str) -> None:
+        """One background chunk of a large selection (``order_monitor.admin_action_chunk``)."""
+        services.run_chunk(self.name, self.step, monitored_order_ids, reason)
+
+
+def run_chunk(name: str, monitored_order_ids: list[int], reason: str) -> None:
+    """Run the chunk of the action declared as ``name``; the task's entry point."""
+    try:
+        action = DECLARED[name]
+    except KeyError:
+        raise LookupError(f"No admin action {name!r} is declared (is the admin that declares it imported?)") from None
+    action.run_chunk(monitored_order_ids, reason)
 
 
 class SteeringActions:
-    """Admin actions over monitored orders. Subclasses implement :meth:`monitored_entries`."""
+    """Admin actions over monitored orders. Subclasses implement :meth:`monitored_ids`.
+
+    Every :class:`SteeringAction` attribute (of this class or a subclass) is offered
+    to users with its permissions, next to the admin's own ``actions``.
+    """
 
     class Media:
         css = {"all": ("order_monitor/admin.css",)}
+
+    monitor_check_now = SteeringAction(
+        label=gettext_lazy("Check status now"),
+        step=services.check_now,
+        done=ngettext_lazy(
+            "Enqueued a status check of %(count)d order.", "Enqueued status checks of %(count)d orders.", "count"
+        ),
+        background=ngettext_lazy(
+            "Queued status checks of %(count)d order in the background.",
+            "Queued status checks of %(count)d orders in the background; orders no longer followed are skipped.",
+            "count",
+        ),
+        unfollowed=services.start_and_check,
+        warns_when_disabled=True,
+    )
+    monitor_restart = SteeringAction(
+        label=gettext_lazy("Restart monitoring (new attempts and deadline)"),
+        step=services.restart,
+        done=ngettext_lazy(
+            "Restarted monitoring of %(count)d order (new attempts and deadline).",
+            "Restarted monitoring of %(count)d orders (new attempts and deadline).",
+            "count",
+        ),
+        background=ngettext_lazy(
+            "Queued a restart of monitoring of %(count)d order in the background.",
+            "Queued a restart of monitoring of %(count)d orders in the background; ended orders are skipped.",
+            "count",
+        ),
+        unfollowed=services.start_unfollowed,
+        warns_when_disabled=True,
+    )
+    monitor_stop = SteeringAction(
+        label=gettext_lazy("Stop monitoring"),
+        step=services.stop,
+        done=ngettext_lazy("Stopped monitoring %(count)d order.", "Stopped monitoring %(count)d orders.", "count"),
+        confirm=Confirmation(
+            title=gettext_lazy("Stop monitoring"),
+            explanation=gettext_lazy(
+                "The monitor stops asking the provider about these orders. The shop's orders are not "
+                "changed and no refund runs; restart monitoring to follow them again."
+            ),
+            default_reason=gettext_lazy("stopped by %(user)s in the admin"),
+        ),
+    )
+    monitor_mark_failed = SteeringAction(
+        label=gettext_lazy("Mark failed (runs the shop's failure path)"),
+        step=services.mark_failed,
+        done=ngettext_lazy("Marked %(count)d order failed.", "Marked %(count)d orders failed.", "count"),
+        background=ngettext_lazy(
+            "Queued %(count)d order to be marked failed in the background.",
+            "Queued %(count)d orders to be marked failed in the background; orders no longer followed are skipped. "
+            "Refresh the list to follow the progress.",
+            "count",
+        ),
+        confirm=Confirmation(
+            title=gettext_lazy("Mark orders failed"),
+            explanation=gettext_lazy(
+                "These orders end as failed exactly as if the provider had failed them: the shop's "
+                "order is rejected and the shop's failure handling (refund) runs once. This cannot "
+                "be undone."
+            ),
+            default_reason=gettext_lazy("marked failed by %(user)s in the admin"),
+        ),
+    )
+    monitor_extend_deadline = SteeringAction(
+        label=gettext_lazy("Extend the deadline by 24 hours"),
+        step=services.extend_deadline,
+        done=ngettext_lazy(
+            "Extended the deadline of %(count)d order by 24 hours.",
+            "Extended the deadline of %(count)d orders by 24 hours.",
+            "count",
+        ),
+    )
+
+    @classmethod
+    def steering_actions(cls) -> list[SteeringAction]:
+        """The actions declared on this admin and its bases, bases' first, in declaration order."""
+        names = dict.fromkeys(
+            name
+            for klass in reversed(cls.__mro__)
+            for name, value in vars(klass).items()
+            if isinstance(value, SteeringAction)
+        )
+        # A subclass may replace an action, or remove it by setting its name to None.
+        declared = (inspect.getattr_static(cls, name) for name in names)
+        return [action for action in declared if isinstance(action, SteeringAction)]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.actions is None or admin.options.IS_POPUP_VAR in request.GET:
+            return actions
+        # Added here, not through ``actions``, so a shop's own ``actions = [...]`` keeps them.
+        for declared in self.steering_actions():
+            if declared.name in actions:
+                continue
+            func, name, description = self.get_action(declared.name)
+            if all(getattr(self, f"has_{p}_permission")(request) for p in func.allowed_permissions):
+                actions[name] = (func, name, description)
+        return actions
 
     def monitored_ids(self, queryset) -> tuple[list[int], list]:
         """(ledger ids of the selection, selected shop orders that have none), in the list's order."""
         raise NotImplementedError
 
-    def monitored_entries(self, queryset) -> tuple[list, list]:
-        """(ledger rows of the selection, selected shop orders that have none)."""
-        ids, unfollowed = self.monitored_ids(queryset)
-        return list(services.load_entries(ids)), unfollowed
-
-    @admin.action(description=gettext_lazy("Check status now"), permissions=["change"])
-    def monitor_check_now(self, request, queryset):
-        ids, unfollowed = self.monitored_ids(queryset)
-        if len(ids) > services.BACKGROUND_ABOVE:
-            tally = services.queue_in_background("check_now", ids, services.Tally())
-        else:
-            tally = services.check_now(services.load_entries(ids))
-        services.start_unfollowed(unfollowed, tally, check_now=True)
-        services.report(self, request, "check_now", tally)
-
-    @admin.action(description=gettext_lazy("Restart monitoring (new attempts and deadline)"), permissions=["change"])
-    def monitor_restart(self, request, queryset):
-        ids, unfollowed = self.monitored_ids(queryset)
-        if len(ids) > services.BACKGROUND_ABOVE:
-            tally = services.queue_in_background("restart", ids, services.Tally())
-        else:
-            tally = services.restart(services.load_entries(ids))
-        services.start_unfollowed(unfollowed, tally)
-        services.report(self, request, "restart", tally)
-
-    @admin.action(description=gettext_lazy("Stop monitoring"), permissions=["change"])
-    def monitor_stop(self, request, queryset):
-        if request.POST.get("post") != "yes":
-            return self._confirm(
-                request,
-                queryset,
-                "monitor_stop",
-                title=_("Stop monitoring"),
-                explanation=_(
-                    "The monitor stops asking the provider about these orders. The shop's orders are not "
-                    "changed and no refund runs; restart monitoring to follow them again."
-                ),
-                default_reason=_("stopped by %(user)s in the admin") % {"user": request.user.get_username()},
-            )
-        ids, unfollowed = self.monitored_ids(queryset)
-        reason = self._reason(request, _("stopped by %(user)s in the admin"))
-        self._report_skipping_unfollowed(request, "stop", services.stop(services.load_entries(ids), reason), unfollowed)
-
-    @admin.action(description=gettext_lazy("Mark failed (runs the shop's failure path)"), permissions=["change"])
-    def monitor_mark_failed(self, request, queryset):
-        if request.POST.get("post") != "yes":
-            return self._confirm(
-                request,
-                queryset,
-                "monitor_mark_failed",
-                title=_("Mark orders failed"),
-                explanation=_(
-                    "These orders end as failed exactly as if the provider had failed them: the shop's "
-                    "order is rejected and the shop's failure handling (refund) runs once. This cannot "
-                    "be undone."
-                ),
-                default_reason=_("marked failed by %(user)s in the admin") % {"user": request.user.get_username()},
-            )
-        ids, unfollowed = self.monitored_ids(queryset)
-        message = self._reason(request, _("marked failed by %(user)s in the admin"))
-        if len(ids) > services.BACKGROUND_ABOVE:
-            tally = services.queue_in_background("mark_failed", ids, services.Tally(), message)
-        else:
-            tally = services.mark_failed(services.load_entries(ids), message)
-        self._report_skipping_unfollowed(request, "mark_failed", tally, unfollowed)
-
-    @admin.action(description=gettext_lazy("Extend the deadline by 24 hours"), permissions=["change"])
-    def monitor_extend_deadline(self, request, queryset):
-        ids, unfollowed = self.monitored_ids(queryset)
-        tally = services.extend_deadline(services.load_entries(ids))
-        self._report_skipping_unfollowed(request, "extend_deadline", tally, unfollowed)
-
-    def _report_skipping_unfollowed(self, request, action: str, tally, unfollowed) -> None:
-        # These actions steer followed orders only; name the others instead of starting them.
-        for order in unfollowed:
-            tally.skip(_("not being followed"), order.pk)
-        services.report(self, request, action, tally)
-
-    def _reason(self, request, default: str) -> str:
-        reason = " ".join(request.POST.get("reason", "").split())
-        return (reason or default % {"user": request.user.get_username()})[:255]
-
-    def _confirm(self, request, queryset, action: str, *, title, explanation, default_reason):
-        opts = self.model._meta
+    def confirm_action(self, request, queryset, action: SteeringAction):
+        """The confirmation page of ``action``; it posts back with ``post=yes`` and the reason."""
         context = {
             **self.admin_site.each_context(request),
-            "title": title,
-            "explanation": explanation,
+            "title": action.confirm.title,
+            "explanation": action.confirm.explanation,
             "objects": list(queryset[:100]),
             "count": queryset.count(),
-            "action": action,
-            "default_reason": default_reason,
+            "action": action.name,
+            "default_reason": action.default_reason(request),
             "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
             "select_across": request.POST.get("select_across", "0"),
-            "opts": opts,
+            "opts": self.model._meta,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "order_monitor/admin/confirm_action.html", context)

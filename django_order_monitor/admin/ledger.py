@@ -16,7 +16,7 @@ from ..conf import app_settings, get_order_model
 from ..engine import stats
 from ..models import MonitoredOrder, StatusCheck
 from . import charts, display
-from .actions import MONITOR_ACTIONS, SteeringActions
+from .actions import SteeringActions
 
 
 class ProviderFilter(admin.SimpleListFilter):
@@ -123,7 +123,6 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
     # A count of a million-row ledger on every filtered page is not worth it.
     show_full_result_count = False
     list_per_page = 50
-    actions = MONITOR_ACTIONS
     inlines = (StatusCheckInline,)
     change_list_template = "order_monitor/admin/change_list.html"
     fieldsets = (

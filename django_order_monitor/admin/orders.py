@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import MonitoredOrder
 from ..shop import orders
 from . import display, services
-from .actions import MONITOR_ACTIONS, SteeringActions
+from .actions import SteeringActions
 
 
 class OrderMonitorAdminMixin(SteeringActions):
@@ -102,19 +102,6 @@ class OrderMonitorAdminMixin(SteeringActions):
     def get_changelist(self, request, **kwargs):
         changelist = super().get_changelist(request, **kwargs)
         return changelist if display.can_view_pin(request) else _pin_blind(changelist)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if self.actions is None or admin.options.IS_POPUP_VAR in request.GET:
-            return actions
-        # Added here, not through ``actions``, so a shop's own ``actions = [...]`` keeps them.
-        for name in MONITOR_ACTIONS:
-            if name in actions:
-                continue
-            func, action_name, description = self.get_action(name)
-            if all(getattr(self, f"has_{p}_permission")(request) for p in func.allowed_permissions):
-                actions[action_name] = (func, action_name, description)
-        return actions
 
     def monitored_ids(self, queryset):
         ids, unfollowed_pks = [], []

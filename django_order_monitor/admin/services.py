@@ -1,14 +1,16 @@
-"""The operators' steering actions, shared by the ledger admin and the shop-order mixin.
+"""What the operators' steering actions do, shared by the ledger admin and the shop-order mixin.
 
-Each action only changes the ledger (through the service functions) or enqueues
-work; no provider is asked during the request. Results are tallied so the admin
-can say how many orders were handled and why the others were skipped.
+Each action has a *step* (what it does to one followed order: change the ledger
+or enqueue work; no provider is asked during the request), run over the
+selection in the request or, for large selections, by the one background task.
+Results are tallied so the admin can say how many orders were handled and why
+the others were skipped. The actions themselves are declared in ``actions``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -23,16 +25,25 @@ from ..models import MonitoredOrder
 
 logger = logging.getLogger(__name__)
 
+#: An action's step: what it does to one followed order, given the operator's reason
+#: ("" for actions that ask none). Raises :class:`Skip` to leave the order as it is.
+Step = Callable[[MonitoredOrder, str], None]
+
 #: How far "extend the deadline" pushes it back.
 EXTEND_BY_SECONDS = 24 * 60 * 60
 #: Order ids named in a "skipped" message, at most.
 NAMED_IN_MESSAGES = 10
-#: Above this many followed orders, "mark failed", "check now" and "restart" run on the task
-#: queue: each order is a transaction (and a refund) of its own, and 2,000 of them took 17 s
-#: on PostgreSQL, far longer than a request should.
+#: Above this many followed orders, the actions declared with a ``background`` message
+#: ("mark failed", "check now", "restart") run on the task queue: each order is a
+#: transaction (and a refund) of its own, and 2,000 of them took 17 s on PostgreSQL, far
+#: longer than a request should.
 BACKGROUND_ABOVE = 200
 #: Ledger ids per background task and per ``pk__in`` query (SQLite limits a statement's size).
 CHUNK_SIZE = 200
+
+
+class Skip(Exception):
+    """Raised by an action's step: this order is left as it is, for the reason given (shown to the operator)."""
 
 
 @dataclass
@@ -61,26 +72,61 @@ def load_entries(monitored_order_ids: Sequence[int]) -> Iterator[MonitoredOrder]
         yield from (by_pk[pk] for pk in chunk if pk in by_pk)
 
 
-def queue_in_background(action: str, monitored_order_ids: Sequence[int], tally: Tally, message: str = "") -> Tally:
-    """Hand a large selection to the ``*_chunk`` tasks, :data:`CHUNK_SIZE` ledger ids per task.
+def run(step: Step, entries: Iterable[MonitoredOrder], reason: str = "", tally: Tally | None = None) -> Tally:
+    """Apply ``step`` to each ledger row in the request; an error other than :class:`Skip` propagates."""
+    tally = tally or Tally()
+    for entry in entries:
+        try:
+            step(entry, reason)
+        except Skip as skip:
+            tally.skip(str(skip), entry.order_id)
+        else:
+            tally.done.append(entry.order_id)
+    return tally
 
-    The tasks run the same service functions as the request would; their
-    arguments are ledger ids and the operator's reason, never a PIN.
+
+def run_chunk(name: str, step: Step, monitored_order_ids: Sequence[int], reason: str) -> None:
+    """Apply ``step`` to one background chunk: an order that fails is logged and the chunk goes on.
+
+    Only the error's type is logged: a shop's exception message may carry anything.
     """
-    from .. import (
-        tasks,  # Huey's Django glue is loaded only when needed
+    handled = skipped = failed = 0
+    for entry in load_entries(monitored_order_ids):
+        try:
+            step(entry, reason)
+        except Skip:
+            skipped += 1
+        except Exception as err:
+            failed += 1
+            logger.error("Admin action %s on monitored order %s failed: %s", name, entry.pk, type(err).__name__)
+        else:
+            handled += 1
+    logger.info(
+        "Admin action %s in the background: %d handled, %d skipped (not followed), %d failed, of %d",
+        name,
+        handled,
+        skipped,
+        failed,
+        len(monitored_order_ids),
     )
 
-    enqueue = {
-        "mark_failed": lambda ids: tasks.mark_failed_chunk(ids, message),
-        "check_now": tasks.check_now_chunk,
-        "restart": tasks.restart_chunk,
-    }[action]
+
+def queue_in_background(name: str, monitored_order_ids: Sequence[int], reason: str = "", tally: Tally | None = None) -> Tally:
+    """Hand a large selection to ``order_monitor.admin_action_chunk``, :data:`CHUNK_SIZE` ledger ids per task.
+
+    The task runs the action's own step, as the request would; its arguments
+    are the action's name, ledger ids and the operator's reason, never a PIN.
+    """
+    from ..tasks import (
+        admin_action_chunk,  # Huey's Django glue is loaded only when needed
+    )
+
+    tally = tally or Tally()
     for chunk in chunks(monitored_order_ids):
         try:
-            enqueue(chunk)
+            admin_action_chunk(name, chunk, reason)
         except Exception as err:  # Redis down: say so to the operator instead of a 500
-            logger.warning("Could not queue %s of %d orders (%s)", action, len(chunk), type(err).__name__)
+            logger.warning("Could not queue %s of %d orders (%s)", name, len(chunk), type(err).__name__)
             tally.not_queued += len(chunk)
         else:
             tally.queued += len(chunk)
@@ -101,59 +147,52 @@ def enqueue_check_now(monitored_order_id: int) -> bool:
     return True
 
 
-def check_now(entries: Iterable[MonitoredOrder], tally: Tally | None = None) -> Tally:
-    tally = tally or Tally()
-    for entry in entries:
-        if not entry.is_active:
-            tally.skip(_("not followed any more (%(state)s)") % {"state": entry.get_state_display()}, entry.order_id)
-        elif enqueue_check_now(entry.pk):
-            tally.done.append(entry.order_id)
-        else:
-            tally.skip(_("the task queue is not reachable"), entry.order_id)
+# -- the steps: what each action does to one followed order ----------------------------------
+
+
+def check_now(entry: MonitoredOrder, reason: str = "") -> None:
+    if not entry.is_active:
+        raise Skip(_("not followed any more (%(state)s)") % {"state": entry.get_state_display()})
+    if not enqueue_check_now(entry.pk):
+        raise Skip(_("the task queue is not reachable"))
+
+
+def restart(entry: MonitoredOrder, reason: str = "") -> None:
+    try:
+        following.restart_monitoring(entry)
+    except NotMonitorable:
+        raise Skip(_("already ended (%(state)s); it is never finished twice") % {"state": entry.get_state_display()}) from None
+
+
+def stop(entry: MonitoredOrder, reason: str) -> None:
+    if not following.stop_monitoring(entry, reason):
+        raise Skip(_("not being followed"))
+
+
+def mark_failed(entry: MonitoredOrder, reason: str) -> None:
+    """Fail the order through the provider-failure path, so the shop's refund runs once."""
+    if transitions.finish(entry, "failed", source="admin", message=reason) is None:
+        raise Skip(_("not being followed (restart it first to mark it failed)"))
+
+
+def extend_deadline(entry: MonitoredOrder, reason: str = "") -> None:
+    if not following.extend_deadline(entry, EXTEND_BY_SECONDS):
+        raise Skip(_("not being followed"))
+
+
+# -- what an action does with selected shop orders that have no ledger row -------------------
+
+
+def skip_unfollowed(orders: Iterable, tally: Tally) -> Tally:
+    """Name them as skipped: the action steers followed orders only."""
+    for order in orders:
+        tally.skip(_("not being followed"), order.pk)
     return tally
 
 
-def restart(entries: Iterable[MonitoredOrder], tally: Tally | None = None) -> Tally:
-    tally = tally or Tally()
-    for entry in entries:
-        try:
-            following.restart_monitoring(entry)
-        except NotMonitorable:
-            tally.skip(_("already ended (%(state)s); it is never finished twice") % {"state": entry.get_state_display()}, entry.order_id)
-        else:
-            tally.done.append(entry.order_id)
-    return tally
-
-
-def stop(entries: Iterable[MonitoredOrder], reason: str, tally: Tally | None = None) -> Tally:
-    tally = tally or Tally()
-    for entry in entries:
-        if following.stop_monitoring(entry, reason):
-            tally.done.append(entry.order_id)
-        else:
-            tally.skip(_("not being followed"), entry.order_id)
-    return tally
-
-
-def mark_failed(entries: Iterable[MonitoredOrder], message: str, tally: Tally | None = None) -> Tally:
-    """Fail orders through the provider-failure path, so the shop's refund runs once."""
-    tally = tally or Tally()
-    for entry in entries:
-        if transitions.finish(entry, "failed", source="admin", message=message) is None:
-            tally.skip(_("not being followed (restart it first to mark it failed)"), entry.order_id)
-        else:
-            tally.done.append(entry.order_id)
-    return tally
-
-
-def extend_deadline(entries: Iterable[MonitoredOrder], seconds: float = EXTEND_BY_SECONDS, tally: Tally | None = None) -> Tally:
-    tally = tally or Tally()
-    for entry in entries:
-        if following.extend_deadline(entry, seconds):
-            tally.done.append(entry.order_id)
-        else:
-            tally.skip(_("not being followed"), entry.order_id)
-    return tally
+def start_and_check(orders: Iterable, tally: Tally) -> Tally:
+    """Start following them and queue a check of each at once."""
+    return start_unfollowed(orders, tally, check_now=True)
 
 
 def start_unfollowed(orders: Iterable, tally: Tally, *, check_now: bool = False) -> Tally:
@@ -179,58 +218,18 @@ def start_unfollowed(orders: Iterable, tally: Tally, *, check_now: bool = False)
     return tally
 
 
-#: What each action reports for the orders it handled: (singular, plural).
-DONE_MESSAGES = {
-    "check_now": lambda n: ngettext(
-        "Enqueued a status check of %(count)d order.", "Enqueued status checks of %(count)d orders.", n
-    ),
-    "restart": lambda n: ngettext(
-        "Restarted monitoring of %(count)d order (new attempts and deadline).",
-        "Restarted monitoring of %(count)d orders (new attempts and deadline).",
-        n,
-    ),
-    "stop": lambda n: ngettext("Stopped monitoring %(count)d order.", "Stopped monitoring %(count)d orders.", n),
-    "mark_failed": lambda n: ngettext("Marked %(count)d order failed.", "Marked %(count)d orders failed.", n),
-    "extend_deadline": lambda n: ngettext(
-        "Extended the deadline of %(count)d order by 24 hours.", "Extended the deadline of %(count)d orders by 24 hours.", n
-    ),
-}
-
-
-#: What each action reports for the orders handed to background tasks.
-QUEUED_MESSAGES = {
-    "check_now": lambda n: ngettext(
-        "Queued status checks of %(count)d order in the background.",
-        "Queued status checks of %(count)d orders in the background; orders no longer followed are skipped.",
-        n,
-    ),
-    "restart": lambda n: ngettext(
-        "Queued a restart of monitoring of %(count)d order in the background.",
-        "Queued a restart of monitoring of %(count)d orders in the background; ended orders are skipped.",
-        n,
-    ),
-    "mark_failed": lambda n: ngettext(
-        "Queued %(count)d order to be marked failed in the background.",
-        "Queued %(count)d orders to be marked failed in the background; orders no longer followed are skipped. "
-        "Refresh the list to follow the progress.",
-        n,
-    ),
-}
-
-
-def report(model_admin, request, action: str, tally: Tally) -> None:
-    """Tell the operator what happened: one message for the handled, one per skip reason."""
-    if not app_settings.ENABLED and action in ("check_now", "restart"):
+def report(model_admin, request, action, tally: Tally) -> None:
+    """Tell the operator what ``action`` (a ``SteeringAction``) did: one message for the handled, one per skip reason."""
+    if not app_settings.ENABLED and action.warns_when_disabled:
         model_admin.message_user(
             request,
             _("Monitoring is disabled (ORDER_MONITOR_ENABLED = False): queued checks do nothing until it is enabled."),
             messages.WARNING,
         )
     if tally.done:
-        count = len(tally.done)
-        model_admin.message_user(request, DONE_MESSAGES[action](count) % {"count": count}, messages.SUCCESS)
+        model_admin.message_user(request, action.done % {"count": len(tally.done)}, messages.SUCCESS)
     if tally.queued:
-        model_admin.message_user(request, QUEUED_MESSAGES[action](tally.queued) % {"count": tally.queued}, messages.SUCCESS)
+        model_admin.message_user(request, action.background % {"count": tally.queued}, messages.SUCCESS)
     if tally.not_queued:
         text = ngettext(
             "Could not queue %(count)d order: the task queue is not reachable. Nothing was done to it.",

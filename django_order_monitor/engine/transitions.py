@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -97,6 +98,42 @@ class LateCompletion:
 ENDED_OUTSIDE = "the order ended outside the monitor"
 
 
+@dataclass(frozen=True)
+class TerminalOutcome:
+    """How one terminal outcome ends an order: one row of :data:`TERMINAL_OUTCOMES`."""
+
+    outcome: str
+    #: The ledger's state afterwards.
+    state: str
+    #: Key of ``EXTERNAL_STATUS_VALUES`` / ``INTERNAL_STATUS_VALUES`` written to the shop's
+    #: row; None: the shop's row is left alone (no handler, no callback, no status signal).
+    values_key: str | None
+    #: Sent after commit (``order_status_changed`` follows when an external status was written).
+    signal: Signal
+    #: The row applies only while ``ORDER_MONITOR_TIMEOUT_ACTION`` is this (None: always).
+    timeout_action: str | None = None
+    stop_reason: str = ""
+
+
+#: Every way :func:`finish` ends an order; the first row that applies wins. Adding an
+#: outcome is a row here (plus its ``MonitoredOrder.State`` and its test).
+TERMINAL_OUTCOMES = (
+    TerminalOutcome("completed", State.COMPLETED, "completed", signals.order_completed),
+    TerminalOutcome("failed", State.FAILED, "failed", signals.order_failed),
+    # TIMEOUT_ACTION = "stop": the deadline leaves the order to a human, the shop's row untouched.
+    TerminalOutcome("timed_out", State.STOPPED, None, signals.order_timed_out, timeout_action="stop", stop_reason="deadline passed"),
+    TerminalOutcome("timed_out", State.TIMED_OUT, "failed", signals.order_timed_out),
+)
+
+
+def terminal_outcome(outcome: str) -> TerminalOutcome:
+    """The row of :data:`TERMINAL_OUTCOMES` that ends an order as ``outcome`` under the current settings."""
+    for row in TERMINAL_OUTCOMES:
+        if row.outcome == outcome and row.timeout_action in (None, app_settings.TIMEOUT_ACTION):
+            return row
+    raise ValueError(f"Not a terminal outcome: {outcome!r}")
+
+
 def finish(
     entry: MonitoredOrder,
     outcome: str,
@@ -122,18 +159,18 @@ def finish(
     """
     now = now or timezone.now()
     message = message or (result.message if result else "")
-    state, values_key = _terminal_state(outcome)
-    writes_order = state != State.STOPPED
-    external = (app_settings.EXTERNAL_STATUS_VALUES or {}).get(values_key) if writes_order else None
-    internal = (app_settings.INTERNAL_STATUS_VALUES or {}).get(values_key) if writes_order else None
+    terminal = terminal_outcome(outcome)
+    writes_order = terminal.values_key is not None
+    external = (app_settings.EXTERNAL_STATUS_VALUES or {}).get(terminal.values_key) if writes_order else None
+    internal = (app_settings.INTERNAL_STATUS_VALUES or {}).get(terminal.values_key) if writes_order else None
     pin = result.pin if result is not None and result.outcome is Outcome.COMPLETED else None
     if outcome == "completed" and pin is None:
         raise ValueError("A completion needs the PIN that passed the answer gate.")
 
     with transaction.atomic():
         won = MonitoredOrder.objects.filter(pk=entry.pk, state__in=MonitoredOrder.ACTIVE_STATES).update(
-            state=state,
-            stop_reason="deadline passed" if state == State.STOPPED else "",
+            state=terminal.state,
+            stop_reason=terminal.stop_reason,
             finished_at=now,
             next_check_at=None,
             lease_until=None,
@@ -178,7 +215,7 @@ def finish(
             orders.write(entry.order_id, values)
             if app_settings.TERMINAL_CALLBACK:
                 import_string(app_settings.TERMINAL_CALLBACK)(transition)
-        transaction.on_commit(lambda: _send_signals(transition))
+        transaction.on_commit(lambda: _send_signals(transition, terminal.signal))
 
     logger.info(
         "Order %s %s (provider=%s referans=%s source=%s)",
@@ -271,18 +308,6 @@ def apply_result(entry: MonitoredOrder, result: StatusResult, *, source: str, no
     return None
 
 
-def _terminal_state(outcome: str) -> tuple[str, str]:
-    if outcome == "completed":
-        return State.COMPLETED, "completed"
-    if outcome == "failed":
-        return State.FAILED, "failed"
-    if outcome == "timed_out":
-        if app_settings.TIMEOUT_ACTION == "stop":
-            return State.STOPPED, "failed"
-        return State.TIMED_OUT, "failed"
-    raise ValueError(f"Not a terminal outcome: {outcome!r}")
-
-
 def _order_values(entry, external, internal, pin, message, now) -> dict[str, Any]:
     values: dict[str, Any] = {"completed_at": now, "last_sync_at": now}
     if external:
@@ -299,13 +324,8 @@ def _order_values(entry, external, internal, pin, message, now) -> dict[str, Any
     return values
 
 
-def _send_signals(transition: Transition) -> None:
-    specific = {
-        "completed": signals.order_completed,
-        "failed": signals.order_failed,
-        "timed_out": signals.order_timed_out,
-    }.get(transition.outcome)
-    sent = [specific] if specific is not None else []
+def _send_signals(transition: Transition, signal: Signal) -> None:
+    sent = [signal]
     if transition.external_status:
         sent.append(signals.order_status_changed)
     for signal in sent:
