@@ -92,7 +92,7 @@ class MonitoredOrder(models.Model):
 
     provider_completed_at = models.DateTimeField(_("provider answered terminal at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    #: When a completion arrived after the order had ended (see transitions.LateCompletion).
+    #: When a completion arrived after the order had ended (see engine.late.LateCompletion).
     late_completed_at = models.DateTimeField(_("completed at the provider after it ended"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

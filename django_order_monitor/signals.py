@@ -18,6 +18,6 @@ order_timed_out = Signal()
 #: The provider status written to the order changed (terminal or not).
 order_status_changed = Signal()
 #: A completion arrived for an order that had already ended (timed out, failed, or ended by
-#: the shop). Sent with ``late`` (a :class:`~django_order_monitor.engine.transitions.LateCompletion`
+#: the shop). Sent with ``late`` (a :class:`~django_order_monitor.engine.late.LateCompletion`
 #: whose ``pin`` is None); the PIN goes only to ORDER_MONITOR_LATE_COMPLETION_HANDLER.
 order_late_completion = Signal()

@@ -8,10 +8,9 @@ happens exactly once however many workers, replays or races bring it.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -25,7 +24,8 @@ from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck
 from ..providers.adapters.base import Outcome, StatusResult
 from ..shop import orders
-from . import gate
+from . import gate, late
+from .signalling import send_robust
 
 logger = logging.getLogger(__name__)
 
@@ -70,28 +70,6 @@ def apply_processing(entry: MonitoredOrder, result: StatusResult, *, source: str
     if result.message:
         values["provider_message"] = result.message
     orders.write(entry.order_id, values, only_if_external_in=app_settings.DISPATCHED_STATUSES)
-
-
-@dataclass(frozen=True)
-class LateCompletion:
-    """A completion the monitor could not apply: the order had already ended.
-
-    Either the monitor had timed it out (or an operator had failed or stopped
-    it), or the shop had ended it first. The provider delivered (and charged
-    for) a PIN nobody will see unless the shop acts: the
-    ``ORDER_MONITOR_LATE_COMPLETION_HANDLER`` receives this object with the PIN;
-    the ``order_late_completion`` signal gets it with ``pin=None``. The PIN is
-    never stored in the monitor's tables.
-    """
-
-    order_pk: Any
-    monitored_order_id: int
-    provider: str
-    referans: str
-    ended_as: str
-    source: str
-    at: dt.datetime
-    pin: str | None = field(default=None, repr=False)
 
 
 #: Why the ledger stops when the shop's row was no longer open at the terminal write.
@@ -154,7 +132,7 @@ def finish(
     monitor's own columns (PIN, external status, timestamps), and the
     ``TERMINAL_CALLBACK`` runs. If the shop got there first, nothing of the
     shop's is written and the ledger stops with :data:`ENDED_OUTSIDE`. A
-    completion that finds the order already ended is a :class:`LateCompletion`.
+    completion that finds the order already ended is a :class:`~.late.LateCompletion`.
     Signals are sent after commit.
     """
     now = now or timezone.now()
@@ -182,14 +160,14 @@ def finish(
         )
         if not won:
             if pin is not None:
-                _late_completion(entry, pin, source, now)
+                late.record(entry, pin, source, now)
             else:
                 logger.info("Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source)
             return None
         if writes_order and not orders.hold_if_open(entry.order_id):
             _ended_outside(entry, outcome, source, now)
             if pin is not None:
-                _late_completion(entry, pin, source, now)
+                late.record(entry, pin, source, now)
             return None
         transition = Transition(
             order_pk=entry.order_id,
@@ -249,40 +227,6 @@ def _ended_outside(entry: MonitoredOrder, outcome: str, source: str, now: dt.dat
     )
 
 
-def _late_completion(entry: MonitoredOrder, pin: str, source: str, now: dt.datetime) -> None:
-    """Tell the shop of a completion it cannot get through the normal path (once per order)."""
-    marked = MonitoredOrder.objects.filter(pk=entry.pk, late_completed_at__isnull=True).update(
-        late_completed_at=now, updated_at=now
-    )
-    if not marked:
-        return  # already told: a replayed push or a second poll of the same answer
-    ended_as = MonitoredOrder.objects.filter(pk=entry.pk).values_list("state", flat=True).first() or ""
-    late = LateCompletion(
-        order_pk=entry.order_id,
-        monitored_order_id=entry.pk,
-        provider=entry.provider,
-        referans=entry.referans,
-        ended_as=ended_as,
-        source=source,
-        at=now,
-        pin=pin,
-    )
-    handler = app_settings.LATE_COMPLETION_HANDLER
-    logger.warning(
-        "Order %s completed at the provider after it had ended (%s; provider=%s referans=%s source=%s)%s",
-        entry.order_id,
-        ended_as,
-        entry.provider,
-        entry.referans,
-        source,
-        "" if handler else "; set ORDER_MONITOR_LATE_COMPLETION_HANDLER to receive its PIN",
-    )
-    if handler:
-        import_string(handler)(late)
-    unsecret = dataclasses.replace(late, pin=None)
-    transaction.on_commit(lambda: _send_robust(signals.order_late_completion, unsecret.order_pk, late=unsecret))
-
-
 def apply_result(entry: MonitoredOrder, result: StatusResult, *, source: str, now: dt.datetime | None = None):
     """Apply an answer that came without a poll (a provider's push): gate, history, then the answer.
 
@@ -329,17 +273,4 @@ def _send_signals(transition: Transition, signal: Signal) -> None:
     if transition.external_status:
         sent.append(signals.order_status_changed)
     for signal in sent:
-        _send_robust(signal, transition.order_pk, transition=transition)
-
-
-def _send_robust(signal, order_pk, **kwargs) -> None:
-    # send_robust: one failing receiver must not stop the others, nor undo the
-    # transition that has already committed.
-    for receiver, response in signal.send_robust(sender=MonitoredOrder, **kwargs):
-        if isinstance(response, Exception):
-            logger.error(
-                "Signal receiver %s failed for order %s",
-                getattr(receiver, "__qualname__", receiver),
-                order_pk,
-                exc_info=(type(response), response, response.__traceback__),
-            )
+        send_robust(signal, transition.order_pk, transition=transition)
