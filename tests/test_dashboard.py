@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from django_order_monitor.engine import stats
+from django_order_monitor.engine import percentiles, stats
 from django_order_monitor.models import MonitoredOrder, StatusCheck
 from tests.conftest import START
 
@@ -145,20 +145,20 @@ def test_stuck_kinds(clock):
 
 
 def test_percentiles_interpolate_like_percentile_cont():
-    assert stats.interpolate([], 0.5) is None
-    assert stats.interpolate([7.0], 0.99) == 7.0
-    assert stats.interpolate([10, 20, 30, 100], 0.5) == 25
-    assert stats.interpolate([10, 20, 30, 100], 0.9) == pytest.approx(79)
+    assert percentiles.interpolate([], 0.5) is None
+    assert percentiles.interpolate([7.0], 0.99) == 7.0
+    assert percentiles.interpolate([10, 20, 30, 100], 0.5) == 25
+    assert percentiles.interpolate([10, 20, 30, 100], 0.9) == pytest.approx(79)
 
 
 def test_sampled_percentiles_say_they_are_sampled(clock, monkeypatch):
-    monkeypatch.setattr(stats, "SAMPLE_SIZE", 2)
+    monkeypatch.setattr(percentiles, "SAMPLE_SIZE", 2)
     entry = ledger(1)
     for n, latency in enumerate((1000, 10, 20)):
         StatusCheck.objects.create(monitored_order=entry, checked_at=START - n * MINUTE, latency_ms=latency)
     from django.db.models import F
 
-    result = stats._sampled_percentiles(StatusCheck.objects.all(), F("latency_ms"), "-checked_at", 3)
+    result = percentiles.sampled(StatusCheck.objects.all(), F("latency_ms"), "-checked_at", 3)
     # The two newest values only (1000 and 10), flagged.
     assert (result.n, result.p50, result.p90, result.p99, result.sampled) == (
         3, pytest.approx(505), pytest.approx(901), pytest.approx(990.1), True

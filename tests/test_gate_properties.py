@@ -8,8 +8,6 @@ through ``manage.py order_monitor_check``, and read back from the shop's row.
 
 import io
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import call_command
@@ -19,6 +17,7 @@ from hypothesis import strategies as st
 from django_order_monitor import providers
 from django_order_monitor.engine import gate
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from tests.replyserver import ReplyServer
 from tests.testapp.models import ProductOrder
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,43 +25,24 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PIN_COLUMN = ProductOrder._meta.get_field("pin_code").max_length
 
 
-class _Reply:
-    body = b""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        body = _Reply.body
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
-def provider_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+def server():
+    """The provider's host: every example sets the bytes it answers with."""
+    with ReplyServer() as server:
+        yield server
 
 
 @pytest.fixture
-def adapters(settings, provider_url):
+def adapters(settings, server):
     settings.ORDER_MONITOR_PROVIDERS = {
         "znet": {
             "ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider",
-            "OPTIONS": {"base_url": provider_url, "kod": "dealer-kod", "sifre": "dealer-sifre"},
+            "OPTIONS": {"base_url": server.url, "kod": "dealer-kod", "sifre": "dealer-sifre"},
             "RATE_LIMIT": None,
         },
         "batchjson": {
             "ADAPTER": "django_order_monitor.providers.adapters.batchjson.BatchJsonProvider",
-            "OPTIONS": {"base_url": provider_url, "api_token": "token-123456"},
+            "OPTIONS": {"base_url": server.url, "api_token": "token-123456"},
             "RATE_LIMIT": None,
         },
     }
@@ -72,9 +52,9 @@ def adapters(settings, provider_url):
     providers.close_all()
 
 
-def check_once(provider, body):
-    """Dispatch one order, let the provider answer ``body``, check it; (order, last check)."""
-    _Reply.body = body
+def check_once(server, provider, body):
+    """Dispatch one order to ``provider``, let ``server`` answer ``body``, check it; (order, last check)."""
+    server.body = body
     order = ProductOrder.objects.create(external_status="sent", provider_referans="GEN-1", provider_id=provider)
     MonitoredOrder.objects.filter(order_id=order.pk).update(provider=provider)
     call_command("order_monitor_check", str(order.pk), stdout=io.StringIO(), stderr=io.StringIO())
@@ -112,9 +92,9 @@ znet_bodies = st.one_of(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=znet_bodies)
-def test_any_znet_reply_is_a_failed_query_or_the_exact_pin(adapters, body):
+def test_any_znet_reply_is_a_failed_query_or_the_exact_pin(adapters, server, body):
     try:
-        order, check = check_once("znet", body)
+        order, check = check_once(server, "znet", body)
         pin_sent = None
         try:
             fields = body.decode("utf-8").strip().lstrip("\ufeff").strip().split("|")
@@ -132,12 +112,12 @@ json_pins = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.l
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pin=json_pins, word=st.sampled_from(["success", "completed", "ok", "pending", "failed", "weird"]))
-def test_any_json_answer_is_a_failed_query_or_the_exact_pin(adapters, pin, word):
+def test_any_json_answer_is_a_failed_query_or_the_exact_pin(adapters, server, pin, word):
     body = json.dumps(
         {"status": "OK", "data": [{"order_id": "GEN-1", "status": word, "pin": pin, "note": "n"}]}, ensure_ascii=False
     ).encode("utf-8", "surrogatepass")
     try:
-        order, check = check_once("batchjson", body)
+        order, check = check_once(server, "batchjson", body)
         assert_gate_held(order, check, pin if isinstance(pin, str) and word in ("success", "completed", "ok") else None)
     finally:
         clean_up()

@@ -1,5 +1,7 @@
 """Checking one order: claim it, ask the provider, apply the answer, plan the next check.
 
+The provider call and its history rows are :mod:`.asking`; this module routes
+each order through it and applies, defers or counts what came back.
 No database transaction is open while the provider is asked. A failed query
 (timeout, HTTP error, garbage, non-OK reply) is recorded and retried with
 backoff; it never fails the order and never uses up its quick attempts.
@@ -11,9 +13,6 @@ import datetime as dt
 import logging
 import os
 import random
-import socket
-import threading
-import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -22,23 +21,14 @@ from django.utils import timezone
 
 from .. import sql
 from ..conf import app_settings
-from ..exceptions import ProviderError, UnknownProviderError
 from ..models import MonitoredOrder, StatusCheck
-from ..providers import breaker, get_provider, ratelimit
+from ..providers import breaker, ratelimit
 from ..providers.adapters.base import Outcome, StatusResult
 from ..shop import orders
-from . import (
-    gate,
-    leases,
-    policy,
-    scheduling,
-    transitions,
-)
+from . import asking, leases, policy, scheduling, transitions
 from .following import stop_monitoring
 
 logger = logging.getLogger(__name__)
-
-_WORKER_PREFIX = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -91,7 +81,7 @@ def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: 
             deferred_to, reason = _deferral(provider, now)
             if deferred_to is None:
                 try:
-                    answers = _ask(provider, group, source)
+                    answers = asking.ask(provider, group, source)
                 except ratelimit.RateLimited as err:
                     deferred_to, reason = now + _rate_limited_wait(), str(err)
             if deferred_to is not None:
@@ -255,7 +245,7 @@ def failed_unexpectedly(entry: MonitoredOrder, token: str, now: dt.datetime, err
         )
     sql.insert(StatusCheck(
         monitored_order=entry, checked_at=now, result=StatusCheck.Result.INTERNAL_ERROR, message=error[:500],
-        source=source, worker=_worker(),
+        source=source, worker=asking.worker(),
     ))
     try:
         return apply_answer(entry, token, now, None, error, source, outcome=StatusCheck.Result.INTERNAL_ERROR)
@@ -284,72 +274,6 @@ def defer(entry: MonitoredOrder, token: str, at: dt.datetime, reason: str) -> Ch
         next_check_at=at,
         next_check_by=entry.next_check_by,
     )
-
-
-def _ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tuple[StatusResult | None, str]]:
-    """One provider call for ``group`` (within its etiquette); records one StatusCheck per order.
-
-    Returns, per ledger id, the answer as it passed the gate (None after a
-    failed call) and the error. Raises :class:`ratelimit.RateLimited` when no
-    call slot frees up in time.
-    """
-    answers: dict[str, StatusResult] = {}
-    error = ""
-    transport_failed = False
-    with ratelimit.call_slot(provider):  # a batch call is one call for the provider's etiquette
-        started = timezone.now()
-        clock = time.perf_counter()
-        try:
-            adapter = get_provider(provider)
-            if len(group) == 1:
-                answers = {group[0].referans: adapter.fetch_status(group[0].referans)}
-            else:
-                answers = dict(adapter.fetch_statuses([entry.referans for entry in group]))
-        except UnknownProviderError as err:
-            error = str(err)
-        except ProviderError as err:
-            # ProviderError messages are built without credentials or PINs.
-            error = f"{type(err).__name__}: {err}"
-            transport_failed = True
-        latency_ms = int((time.perf_counter() - clock) * 1000)
-    if transport_failed:
-        breaker.record_failure(provider, error)
-    elif answers:
-        breaker.record_success(provider)
-    outcomes: dict[int, tuple[StatusResult | None, str]] = {}
-    checks = []
-    worker = _worker()
-    for entry in group:
-        result = answers.get(entry.referans)
-        if result is None:
-            why = error or "query error: no answer for the order"
-            kind = StatusCheck.Result.TRANSPORT_ERROR if error else StatusCheck.Result.QUERY_ERROR
-        else:
-            result = gate.admit(result)
-            kind = result.outcome.value
-            why = ""
-            if result.outcome is Outcome.QUERY_ERROR:
-                why = f"query error: {result.message or result.provider_status or 'no detail'}"
-        outcomes[entry.pk] = (result, why)
-        checks.append(StatusCheck(
-            monitored_order=entry,
-            checked_at=started,
-            latency_ms=latency_ms,
-            result=kind,
-            provider_status=(result.provider_status if result else "")[:50],
-            message=(result.message if result is not None and not why else why)[:500],
-            source=source,
-            worker=worker,
-        ))
-    if len(checks) == 1:
-        sql.insert(checks[0])
-    else:
-        StatusCheck.objects.bulk_create(checks)  # one statement for the whole group
-    return outcomes
-
-
-def _worker() -> str:
-    return f"{_WORKER_PREFIX}:{threading.get_ident()}"[:100]
 
 
 def _past_final_grace(entry: MonitoredOrder, now: dt.datetime) -> bool:

@@ -2,32 +2,31 @@
 
 Every query is an aggregate over an indexed column, bounded to the last 24 hours
 where it reads history, so the figures stay cheap with millions of ledger rows.
+Percentiles: :mod:`.percentiles`. Over 300 lines for a reason: one concern, each
+figure a query of its own, and the figures the dashboard and the command share.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, FloatField, Max, Min, Q, Sum
-from django.db.models.functions import Extract, TruncHour
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck
+from . import percentiles
+from .percentiles import SAMPLE_SIZE, PercentileCont, Percentiles
 
 State = MonitoredOrder.State
 
 #: History windows of the figures.
 DAY = dt.timedelta(hours=24)
 HOUR = dt.timedelta(hours=1)
-#: Without ``percentile_cont`` (SQLite), percentiles come from at most this many of
-#: the newest values, and say so (``sampled``).
-SAMPLE_SIZE = 5000
 #: Consecutive failed queries after which an order counts as stuck.
 STUCK_ERROR_STREAK = 3
 #: Check results that are failed queries, not answers.
@@ -70,20 +69,6 @@ def stuck_q(kind: str, now: dt.datetime) -> Q:
     else:
         condition = kinds[kind]
     return Q(state__in=MonitoredOrder.ACTIVE_STATES) & condition
-
-
-@dataclass(frozen=True)
-class Percentiles:
-    """p50/p90/p99 of ``n`` values (``None`` when there are none).
-
-    ``sampled`` is True when they come from the newest SAMPLE_SIZE values only.
-    """
-
-    n: int
-    p50: float | None = None
-    p90: float | None = None
-    p99: float | None = None
-    sampled: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,7 +189,7 @@ def time_to_pin(since: dt.datetime) -> Percentiles:
     finished, so the monitor's own detection delay cannot be measured here.
     """
     queryset = MonitoredOrder.objects.filter(state=State.COMPLETED, finished_at__gte=since)
-    return _percentiles(queryset, _seconds_between("dispatched_at", "finished_at"), newest="-finished_at")
+    return percentiles.of_durations(queryset, _seconds_between("dispatched_at", "finished_at"), newest="-finished_at")
 
 
 def delay_histogram(since: dt.datetime) -> list[Bucket]:
@@ -302,7 +287,7 @@ def provider_figures(now: dt.datetime) -> list[ProviderFigures]:
                 latency = Percentiles(row[f"checks_{name}"], *(row[f"p{p}_{name}"] for p in (50, 90, 99)))
             else:
                 sample = recent.filter(monitored_order__provider=provider, checked_at__gte=start)
-                latency = _sampled_percentiles(sample, F("latency_ms"), "-checked_at", row[f"checks_{name}"])
+                latency = percentiles.sampled(sample, F("latency_ms"), "-checked_at", row[f"checks_{name}"])
             figures.append(
                 ProviderFigures(
                     provider=provider,
@@ -314,49 +299,6 @@ def provider_figures(now: dt.datetime) -> list[ProviderFigures]:
                 )
             )
     return figures
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        if not 0 <= fraction <= 1:
-            raise ValueError("fraction must be between 0 and 1")
-        super().__init__(expression, fraction=repr(float(fraction)), **extra)
-
-
-def _percentiles(queryset, expression, *, newest: str) -> Percentiles:
-    """p50/p90/p99 of ``expression`` (a duration, in seconds) over ``queryset``."""
-    if connection.vendor == "postgresql":
-        seconds = Extract(expression, "epoch")
-        row = queryset.aggregate(
-            n=Count("pk"), **{f"p{p}": PercentileCont(seconds, p / 100) for p in (50, 90, 99)}
-        )
-        return Percentiles(row["n"], row["p50"], row["p90"], row["p99"])
-    return _sampled_percentiles(queryset, expression, newest, queryset.count())
-
-
-def _sampled_percentiles(queryset, expression, newest: str, n: int) -> Percentiles:
-    """Percentiles from the newest SAMPLE_SIZE values, interpolated like percentile_cont."""
-    if not n:
-        return Percentiles(0)
-    values = queryset.annotate(_value=expression).order_by(newest).values_list("_value", flat=True)[:SAMPLE_SIZE]
-    ordered = sorted(v.total_seconds() if isinstance(v, dt.timedelta) else float(v) for v in values)
-    return Percentiles(n, *(interpolate(ordered, p / 100) for p in (50, 90, 99)), sampled=n > SAMPLE_SIZE)
-
-
-def interpolate(ordered: Sequence[float], fraction: float) -> float | None:
-    """The ``fraction`` percentile of sorted values, with percentile_cont's linear interpolation."""
-    if not ordered:
-        return None
-    position = fraction * (len(ordered) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def humanize_seconds(seconds: float | None) -> str:

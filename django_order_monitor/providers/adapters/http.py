@@ -1,5 +1,9 @@
 """HTTP plumbing shared by adapters built on ``requests``: session, timeouts, error wrapping.
 
+Over 300 lines for a reason: one concern, a GET bounded end to end (origin-only
+redirects, one deadline, a size cap, errors without credentials), whose steps share
+the provider's limits and error texts. Options: :mod:`.options`; masking: :mod:`.redaction`.
+
 Error messages and log lines are built from the path and error classes only, never from
 ``str()`` of a requests exception: that text holds the full URL, query credentials included.
 A reply is read against a total deadline and a size cap, and decoded strictly: a PIN
@@ -8,17 +12,14 @@ reaches an adapter exactly as the provider sent it, or the query fails.
 
 from __future__ import annotations
 
-import codecs
 import http.client
 import logging
-import math
 import os
-import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote, quote_plus, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -34,115 +35,18 @@ from ...exceptions import (
     ProviderTimeout,
 )
 from .base import BaseProvider
+from .options import DEFAULT_TIMEOUT, encoding_of, timeouts_of, total_timeout_of
+from .redaction import redact_query, register_secret_params, scrubbed, secret_value_forms
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_REDIRECTS", "MAX_REPLY_BYTES", "RequestsProvider", "redact_query"]
 
 logger = logging.getLogger(__name__)
 
-#: (connect, read) seconds, as used against znet in the field.
-DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 20.0)
 #: Largest reply body accepted (after content decoding); a status reply is a few hundred bytes.
 MAX_REPLY_BYTES = 1024 * 1024
 #: Redirects followed per call, all within the call's total deadline.
 MAX_REDIRECTS = 5
 _READ_SIZE = 64 * 1024
-
-# urllib3 logs full URLs (query included) at DEBUG and in retry warnings. A shop that
-# turns the root logger to DEBUG would write our credentials to its logs, so records of
-# these loggers get the values of registered secret parameters masked.
-_URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry")
-_secret_params: set[str] = set()
-_registry_lock = threading.Lock()
-_filter_installed = False
-
-
-def redact_query(text: str, names: Iterable[str]) -> str:
-    """Replace the values of query parameters ``names`` in ``text`` by ``***``."""
-    names = sorted(set(names))
-    if not names or not text:
-        return text
-    pattern = r"(?i)(?<![\w])(" + "|".join(re.escape(name) for name in names) + r")=[^&\s'\"#)]*"
-    return re.sub(pattern, r"\1=***", text)
-
-
-class _RedactSecretParams(logging.Filter):
-    """Masks registered secret query parameters in third-party log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        names = frozenset(_secret_params)
-        if not names:
-            return True
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True  # a malformed record: logging reports it itself
-        redacted = redact_query(message, names)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-def _register_secret_params(names: Iterable[str]) -> None:
-    global _filter_installed
-    with _registry_lock:
-        _secret_params.update(names)
-        if not _filter_installed:
-            redactor = _RedactSecretParams()
-            for name in _URLLIB3_LOGGERS:
-                logging.getLogger(name).addFilter(redactor)
-            _filter_installed = True
-
-
-def _seconds(value: Any) -> float | None:
-    """A positive, finite number of seconds, or None."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if number > 0 and math.isfinite(number) else None
-
-
-def _timeouts(options: Mapping[str, Any]) -> tuple[tuple[float, float], list[str]]:
-    """(connect, read) from the options, and the problems found."""
-    connect: Any
-    read: Any
-    connect, read = DEFAULT_TIMEOUT
-    timeout = options.get("timeout")
-    if isinstance(timeout, (tuple, list)) and len(timeout) == 2:
-        connect, read = timeout
-    elif timeout is not None:
-        connect = read = timeout
-    connect = options.get("connect_timeout", connect)
-    read = options.get("read_timeout", read)
-    problems = [
-        f"option {name!r} must be a positive number of seconds"
-        for name, value in (("connect_timeout", connect), ("read_timeout", read))
-        if _seconds(value) is None
-    ]
-    return (_seconds(connect) or DEFAULT_TIMEOUT[0], _seconds(read) or DEFAULT_TIMEOUT[1]), problems
-
-
-def _total_timeout(options: Mapping[str, Any]) -> tuple[float, list[str]]:
-    """The whole-call deadline in seconds (default connect + read timeout), and the problems found."""
-    connect, read = _timeouts(options)[0]
-    value = options.get("total_timeout")
-    if value is None:
-        return connect + read, []
-    seconds = _seconds(value)
-    if seconds is None:
-        return connect + read, ["option 'total_timeout' must be a positive number of seconds"]
-    return seconds, []
-
-
-def _encoding(options: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The reply's text encoding (default UTF-8), and the problems found."""
-    value = options.get("encoding", "utf-8")
-    try:
-        return codecs.lookup(value).name, []
-    except (LookupError, TypeError):
-        return "utf-8", ["option 'encoding' must name a text encoding such as 'utf-8'"]
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -205,15 +109,15 @@ class RequestsProvider(BaseProvider):
         problems = []
         if not str(options.get("base_url") or "").strip().startswith(("http://", "https://")):
             problems.append("option 'base_url' must be an http(s) URL")
-        problems.extend(_timeouts(options)[1])
-        problems.extend(_total_timeout(options)[1])
-        problems.extend(_encoding(options)[1])
+        problems.extend(timeouts_of(options)[1])
+        problems.extend(total_timeout_of(options)[1])
+        problems.extend(encoding_of(options)[1])
         return problems
 
     @classmethod
     def call_deadline(cls, options: Mapping[str, Any]) -> float | None:
         """``total_timeout`` in seconds (default connect + read timeout): no call lasts longer."""
-        return _total_timeout(options)[0]
+        return total_timeout_of(options)[0]
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -222,25 +126,14 @@ class RequestsProvider(BaseProvider):
             raise ImproperlyConfigured(f"{self.name or type(self).__name__} provider: {'; '.join(problems)}")
         base_url = str(options["base_url"]).strip()
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.timeout: tuple[float, float] = _timeouts(options)[0]
-        self.total_timeout: float = _total_timeout(options)[0]
-        self.encoding: str = _encoding(options)[0]
-        # Exact secret values too (when long enough not to hit innocent text), for
-        # places where they could appear outside a key=value pair.
-        self._secret_values = sorted(
-            {
-                form
-                for name in self.secret_params
-                if len(value := str(options.get(name) or "")) >= 6
-                for form in (value, quote(value, safe=""), quote_plus(value))
-            },
-            key=len,
-            reverse=True,
-        )
+        self.timeout: tuple[float, float] = timeouts_of(options)[0]
+        self.total_timeout: float = total_timeout_of(options)[0]
+        self.encoding: str = encoding_of(options)[0]
+        self._secret_values = secret_value_forms(options, self.secret_params)
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
         if self.secret_params:
-            _register_secret_params(self.secret_params)
+            register_secret_params(self.secret_params)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url}>"
@@ -358,7 +251,7 @@ class RequestsProvider(BaseProvider):
             )
         except requests.RequestException as err:
             failure = self._too_slow(path) if time.monotonic() >= deadline else self._wrap_error(err, path)
-            cause = self._scrubbed(err)
+            cause = scrubbed(err, self.redact)
         # Raised outside the except block so the original exception (URL and all) is not
         # kept as __context__ either.
         logger.debug("%s", failure)
@@ -438,15 +331,6 @@ class RequestsProvider(BaseProvider):
                 f"{self.name}: connection failed on {path} ({_root_cause_name(err)})", provider=self.name
             )
         return ProviderError(f"{self.name}: request failed on {path} ({type(err).__name__})", provider=self.name)
-
-    def _scrubbed(self, err: requests.RequestException) -> BaseException:
-        """A same-class copy of ``err`` whose text has the credentials masked."""
-        text = self.redact(str(err))
-        try:
-            clone: BaseException = type(err)(text)
-        except TypeError:  # a subclass with another constructor signature
-            clone = requests.RequestException(text)
-        return clone.with_traceback(err.__traceback__)
 
     def text(self, response: requests.Response) -> str:
         """The body as text, BOM and surrounding whitespace stripped.
