@@ -1,14 +1,30 @@
-"""Hand-written SQL for the statements every check, hook and sweep runs.
+"""Hand-written SQL for the statements every check, hook and sweep runs, where the ORM cannot or costs too much.
 
-A check is a handful of single-row statements. Building each of them with the
-ORM's query compiler cost more CPU than the rest of the check together
-(``python -m benchmarks.profile_check``). Here each statement's text is built
-once per model, column set and database, then cached. Values go in through
-each field's ``get_db_prep_*`` and come out through the backend's converters,
-so what is written and read is exactly what the ORM would write and read.
+Each statement's text is built once per model, column set and database, then
+cached. Values go in through each field's ``get_db_prep_*`` and come out
+through the backend's converters, so what is written and read is exactly what
+the ORM would write and read.
 
-``UPDATE ... RETURNING`` needs PostgreSQL or SQLite 3.35+
-(:func:`can_return_rows`); callers keep an ORM path for other databases.
+Why each statement is here. A statement stays hand-written only if the ORM
+does not have it, or if doing it through the ORM made a check more than 10 %
+dearer in CPU (``python -m benchmarks.profile_check``, PostgreSQL, in-process;
+each variant run 5-8 times interleaved with the hand-written code on a shared
+two-core machine, median of the paired differences; hand-written: median
+6.0 ms CPU per check)::
+
+    update_returning  claim + read the ledger row    the ORM has no UPDATE ... RETURNING
+    insert_absent     start many, say which are new  the ORM's bulk_create(ignore_conflicts=True)
+                                                     does not say which rows it inserted
+    update            shop write-back                ORM .update(): +34 % CPU per check
+                      ledger release (leases)        ORM .update(): +16 %
+    select_columns    the shop's two status columns  ORM .values().first(): +29 %
+
+Write-back and history insert both through the ORM: +31 %. The history row
+(one ``INSERT``) is no longer written here: through the ORM it cost +7 %, so
+the engine saves it with the ORM.
+
+``RETURNING`` needs PostgreSQL or SQLite 3.35+ (:func:`can_return_rows`);
+callers keep an ORM path for other databases.
 """
 
 from __future__ import annotations
@@ -21,7 +37,7 @@ from django.db import connections, router
 from django.db.models import Field, Model
 
 __all__ = [
-    "can_return_rows", "connection_for", "insert", "insert_absent", "is_single_table", "select_columns", "update",
+    "can_return_rows", "connection_for", "insert_absent", "is_single_table", "select_columns", "update",
     "update_returning",
 ]
 
@@ -41,16 +57,6 @@ def can_return_rows(connection) -> bool:
 def is_single_table(model: type[Model]) -> bool:
     """True when every column of ``model`` is in its own table (no multi-table inheritance)."""
     return not model._meta.concrete_model._meta.parents
-
-
-def insert(instance: Model) -> None:
-    """INSERT ``instance`` (every concrete field but an auto primary key); no read back."""
-    model = type(instance)
-    connection = connection_for(model)
-    fields = _insert_fields(model)
-    values = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, connection.alias, connection.vendor), values)
 
 
 def insert_absent(instances: Sequence[Model], unique_attname: str) -> list[Model]:
@@ -209,11 +215,6 @@ def _insert_head(model, alias, vendor) -> str:
 
 def _row_placeholders(model) -> str:
     return "(" + ", ".join(["%s"] * len(_insert_fields(model))) + ")"
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_sql(model, alias, vendor) -> str:
-    return _insert_head(model, alias, vendor) + _row_placeholders(model)
 
 
 @functools.lru_cache(maxsize=64)

@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from django_order_monitor import sql
 from django_order_monitor.engine import leases
 from django_order_monitor.engine.pipeline import check_order
 from django_order_monitor.models import MonitoredOrder, StatusCheck
@@ -90,15 +89,3 @@ def test_write_cuts_text_to_the_column_and_skips_unmapped_roles(make_order):
     assert orders.write(order.pk, {"external_status": "y" * (limit + 5), "no_such_role": 1}) == 1
     order.refresh_from_db()
     assert order.external_status == "y" * limit
-
-
-def test_insert_writes_every_column(due_entry):
-    check = StatusCheck(
-        monitored_order=due_entry, checked_at=START, latency_ms=12, result="processing",
-        provider_status="bekliyor", message="İşlem bekleniyor", source="poll", worker="host:1:2",
-    )
-    sql.insert(check)
-    stored = StatusCheck.objects.get(monitored_order=due_entry)
-    assert {k: v for k, v in field_values(stored).items() if k != "id"} == {
-        k: v for k, v in field_values(check).items() if k != "id"
-    }

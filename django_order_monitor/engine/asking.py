@@ -15,7 +15,6 @@ import time
 
 from django.utils import timezone
 
-from .. import sql
 from ..exceptions import ProviderError, UnknownProviderError
 from ..models import MonitoredOrder, StatusCheck
 from ..providers import breaker, get_provider, ratelimit
@@ -81,7 +80,7 @@ def ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tu
             worker=this_worker,
         ))
     if len(checks) == 1:
-        sql.insert(checks[0])
+        checks[0].save(force_insert=True)  # bulk_create would add a transaction around the one row
     else:
         StatusCheck.objects.bulk_create(checks)  # one statement for the whole group
     return outcomes

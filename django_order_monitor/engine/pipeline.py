@@ -19,7 +19,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from .. import sql
 from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck
 from ..providers import breaker, ratelimit
@@ -243,10 +242,10 @@ def failed_unexpectedly(entry: MonitoredOrder, token: str, now: dt.datetime, err
             entry.provider,
             entry.referans,
         )
-    sql.insert(StatusCheck(
+    StatusCheck.objects.create(
         monitored_order=entry, checked_at=now, result=StatusCheck.Result.INTERNAL_ERROR, message=error[:500],
         source=source, worker=asking.worker(),
-    ))
+    )
     try:
         return apply_answer(entry, token, now, None, error, source, outcome=StatusCheck.Result.INTERNAL_ERROR)
     except Exception:
