@@ -14,14 +14,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.db import transaction
 
-if TYPE_CHECKING:
-    from .pipeline import CheckReport
+from ..models import MonitoredOrder
 
 logger = logging.getLogger(__name__)
+
+class PlannedCheck(Protocol):
+    """What a check report says about the next check (``pipeline.CheckReport`` is one)."""
+
+    monitored_order_id: int
+    next_check_at: dt.datetime | None
+    next_check_by: str
+    state: str
+
 
 #: ``enqueue(monitored_order_id, eta)``; installed by ``tasks.py`` when it is imported.
 Enqueue = Callable[[int, "dt.datetime | None"], None]
@@ -55,10 +63,8 @@ def enqueue_check_on_commit(monitored_order_id: int, eta: dt.datetime | None = N
     transaction.on_commit(lambda: enqueue_check(monitored_order_id, eta))
 
 
-def follow_up(reports: Iterable[CheckReport]) -> None:
+def follow_up(reports: Iterable[PlannedCheck]) -> None:
     """Enqueue the next check of every report whose order the chained tasks drive."""
-    from ..models import MonitoredOrder
-
     for report in reports:
         if report.next_check_at is not None and report.next_check_by == MonitoredOrder.Driver.TASK:
             if report.state == MonitoredOrder.State.WATCHING:

@@ -22,8 +22,6 @@ from .faults import FaultKind
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .server import FakeZnetServer
-
 __all__ = ["ENDPOINT_PATHS", "ZnetHTTPServer"]
 
 logger = logging.getLogger(__name__)
@@ -54,11 +52,15 @@ _ERROR_500 = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
 
 
 class ZnetHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its :class:`FakeZnetServer` and caps connections."""
+    """ThreadingHTTPServer that knows its :class:`~.server.FakeZnetServer` and caps connections.
+
+    ``fake`` is typed ``Any``: the fake server builds this one, so naming its class here would
+    make the two modules import each other.
+    """
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], fake: FakeZnetServer, max_connections: int) -> None:
+    def __init__(self, address: tuple[str, int], fake: Any, max_connections: int) -> None:
         self.fake = fake
         self._slots = threading.BoundedSemaphore(max_connections)
         self._open: set[socket.socket] = set()
