@@ -146,6 +146,13 @@ class Problems:
         "Raise ORDER_MONITOR_LEASE_SECONDS above {seconds}, or lower the timeouts in ORDER_MONITOR_PROVIDERS[{name}]['OPTIONS'].",
     )
     ENABLED_VALUE = Problem("order_monitor.E019", WRONG_VALUE, WRONG_VALUE_HINT)
+    SLOT_OUTLIVES_LEASE = Problem(
+        "order_monitor.E020",
+        "Provider {name}'s call slots live {slot} s (its call deadline {seconds} s + ORDER_MONITOR_CALL_SLOT_GRACE {grace} s), "
+        "longer than ORDER_MONITOR_LEASE_SECONDS ({lease} s): a killed worker's slots would still block calls "
+        "after its orders are free to be checked again.",
+        "Raise ORDER_MONITOR_LEASE_SECONDS to {slot} or more, or lower ORDER_MONITOR_CALL_SLOT_GRACE.",
+    )
     HUEY_IMMEDIATE = Problem(
         "order_monitor.W001",
         "Huey runs in immediate mode: delayed status checks never run.",
@@ -445,7 +452,8 @@ def _check_provider(name: Any, config: Any, lease: float | None, rate_limit_exam
 
 
 def _check_lease_outlives_call(shown: str, adapter: type, options: dict, lease: float | None) -> list:
-    """A lease shorter than one provider call lets a second worker check the same order."""
+    """A lease shorter than one provider call lets a second worker check the same order; a call
+    slot that outlives the lease keeps a killed worker's calls blocking the fleet longer than its orders."""
     call_deadline = getattr(adapter, "call_deadline", None)
     if lease is None or not callable(call_deadline):
         return []
@@ -454,9 +462,18 @@ def _check_lease_outlives_call(shown: str, adapter: type, options: dict, lease: 
     # Options the adapter cannot read are order_monitor.E009's business; no deadline to compare.
     except Exception:
         return []
-    if seconds is None or lease > seconds:
+    if seconds is None:
         return []
-    return [Problems.LEASE_SHORTER_THAN_CALL(lease=f"{lease:g}", name=shown, seconds=f"{seconds:g}")]
+    if lease <= seconds:
+        return [Problems.LEASE_SHORTER_THAN_CALL(lease=f"{lease:g}", name=shown, seconds=f"{seconds:g}")]
+    grace = _valid_number("CALL_SLOT_GRACE")
+    if grace is not None and seconds + grace > lease:
+        return [
+            Problems.SLOT_OUTLIVES_LEASE(
+                name=shown, slot=f"{seconds + grace:g}", seconds=f"{seconds:g}", grace=f"{grace:g}", lease=f"{lease:g}"
+            )
+        ]
+    return []
 
 
 # -- Huey and spelling ------------------------------------------------------------------------

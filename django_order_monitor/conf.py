@@ -211,6 +211,11 @@ SETTINGS: dict[str, Setting] = {
             "Provider etiquette for providers whose config has no 'RATE_LIMIT' (None there: no limit).", "order_monitor.E014",
         ),
         Setting(
+            "CALL_SLOT_GRACE", 5,
+            "A call slot lives at most the provider's call deadline plus this: a killed worker's slots free themselves then.",
+            "order_monitor.E014", SECONDS,
+        ),
+        Setting(
             "REDIS_URL", None, "Redis for the shared rate limits; None: Huey's own Redis, else limits per process.",
             "order_monitor.E014",
             Rule(

@@ -221,6 +221,12 @@ WRONG_SETTINGS = [
     ("ORDER_MONITOR_ENABLED", "False", [
         E(19, "ORDER_MONITOR_ENABLED is 'False'; it must be True or False.", "Default: ORDER_MONITOR_ENABLED = True."),
     ]),
+    ("ORDER_MONITOR_PROVIDERS", {"memory": {"ADAPTER": "tests.test_checks.SlowCallProvider", "OPTIONS": {"deadline": 88}}}, [
+        E(20, "Provider 'memory''s call slots live 93 s (its call deadline 88 s + ORDER_MONITOR_CALL_SLOT_GRACE 5 s), longer than ORDER_MONITOR_LEASE_SECONDS (90 s): a killed worker's slots would still block calls after its orders are free to be checked again.", "Raise ORDER_MONITOR_LEASE_SECONDS to 93 or more, or lower ORDER_MONITOR_CALL_SLOT_GRACE."),
+    ]),
+    ("ORDER_MONITOR_CALL_SLOT_GRACE", 0, [
+        E(14, "ORDER_MONITOR_CALL_SLOT_GRACE is 0; it must be a number of seconds > 0.", "Default: ORDER_MONITOR_CALL_SLOT_GRACE = 5."),
+    ]),
 ]
 
 
@@ -433,7 +439,7 @@ def test_a_lease_shorter_than_a_provider_call_is_an_error(settings):
             id="order_monitor.E018",
         )
     ]
-    settings.ORDER_MONITOR_LEASE_SECONDS = 91
+    settings.ORDER_MONITOR_LEASE_SECONDS = 95  # above 90 s, and a dead worker's slots (90 + 5 s) free by then
     assert only_ours(run_checks()) == []
 
 
