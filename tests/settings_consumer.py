@@ -4,6 +4,7 @@ Times are compressed (seconds instead of minutes) and read from the environment
 the test sets: ``ORDER_MONITOR_TEST_ZNET_URL``, ``..._DB_NAME`` (the test database).
 """
 
+import json
 import os
 
 from tests.settings_services import *  # noqa: F401,F403
@@ -43,7 +44,12 @@ COMPRESSED_POLICY = {
     "LOST_TASK_GRACE": 5,
     "SWEEP_INTERVAL": 60,
     "SWEEP_SPACING": 0.01,
+    "CALL_SLOT_GRACE": 2,
 }
+# Provider etiquette is off in the tests unless one sets it (JSON), as the crash-bound tests do.
+if os.environ.get("ORDER_MONITOR_TEST_RATE_LIMIT"):
+    ORDER_MONITOR_RATE_LIMIT = json.loads(os.environ["ORDER_MONITOR_TEST_RATE_LIMIT"])
+
 for _name, _default in COMPRESSED_POLICY.items():
     _value = float(os.environ.get("ORDER_MONITOR_TEST_" + _name, _default))
     globals()["ORDER_MONITOR_" + _name] = int(_value) if _value.is_integer() else _value
