@@ -153,10 +153,21 @@ class Problems:
         "after its orders are free to be checked again.",
         "Raise ORDER_MONITOR_LEASE_SECONDS to {slot} or more, or lower ORDER_MONITOR_CALL_SLOT_GRACE.",
     )
+    HEALTH_TOKEN = Problem(
+        "order_monitor.E021",
+        "ORDER_MONITOR_HEALTH_TOKEN must be None or a non-empty string, not {type}.",
+        "Set it to a long random string for probes (sent as 'Authorization: Bearer ...'), or None for staff logins only.",
+    )
     HUEY_IMMEDIATE = Problem(
         "order_monitor.W001",
         "Huey runs in immediate mode: delayed status checks never run.",
         "Set HUEY['immediate'] = False (it defaults to DEBUG) and run manage.py run_huey.",
+        Warning,
+    )
+    HUEY_WITHOUT_PRIORITY = Problem(
+        "order_monitor.W004",
+        "Huey's storage ({storage}) has no task priorities: the periodic sweep waits behind every queued check.",
+        "Use HUEY = {{'huey_class': 'huey.PriorityRedisHuey', ...}} (Redis 5 or later), or SqliteHuey.",
         Warning,
     )
     UNKNOWN_SETTING = Problem(
@@ -476,7 +487,28 @@ def _check_lease_outlives_call(shown: str, adapter: type, options: dict, lease: 
     return []
 
 
+@register()
+def check_health_token(app_configs=None, **kwargs) -> list:
+    token = app_settings.HEALTH_TOKEN
+    if token is None or (isinstance(token, str) and token.strip()):
+        return []
+    # Never echo the value: it may be a real secret of the wrong type.
+    return [Problems.HEALTH_TOKEN(type=f"{type(token).__name__}{' (empty)' if isinstance(token, str) else ''}")]
+
+
 # -- Huey and spelling ------------------------------------------------------------------------
+
+
+def _huey_storage_class(huey: Any) -> type | None:
+    """The storage class of settings.HUEY (an instance or djhuey's dict), None if unknown.
+
+    Read from the setting, never by importing Huey here: tasks.py is the one module that knows it.
+    """
+    if isinstance(huey, dict):
+        huey_class, _why = _import(huey.get("huey_class", "huey.RedisHuey"))
+        return getattr(huey_class, "storage_class", None)
+    storage = getattr(huey, "storage", None)
+    return type(storage) if storage is not None else None
 
 
 @register()
@@ -486,6 +518,9 @@ def check_huey(app_configs=None, **kwargs) -> list:
     immediate = huey.get("immediate", django_settings.DEBUG) if isinstance(huey, dict) else getattr(huey, "immediate", False)
     if immediate:
         warnings.append(Problems.HUEY_IMMEDIATE())
+    storage = _huey_storage_class(huey)
+    if not immediate and storage is not None and not getattr(storage, "priority", True):
+        warnings.append(Problems.HUEY_WITHOUT_PRIORITY(storage=storage.__name__))
     unknown = sorted(
         name for name in dir(django_settings) if name.startswith(PREFIX) and name[len(PREFIX):] not in SETTINGS
     )

@@ -223,6 +223,8 @@ SETTINGS: dict[str, Setting] = {
                 lambda value: value is None or (isinstance(value, str) and bool(value.strip())),
             ),
         ),
+        # Compared in constant time, never logged, never echoed by its check.
+        Setting("HEALTH_TOKEN", None, "Bearer token for the health view; None: staff logins only.", "order_monitor.E021"),
         Setting("CALLBACK_TOLERANCE", 300, "Signed provider pushes are accepted this many seconds around their timestamp.", "order_monitor.E015", SECONDS),
         Setting(
             "PROVIDERS", {}, "{name: {'ADAPTER': dotted path, 'OPTIONS', 'RATE_LIMIT'?, 'CALLBACK_SECRET'?}}.", "order_monitor.E008",

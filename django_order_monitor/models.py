@@ -194,3 +194,25 @@ class CallbackReceipt(models.Model):
     class Meta:
         verbose_name = _("callback receipt")
         verbose_name_plural = _("callback receipts")
+
+
+class SweepRun(models.Model):
+    """The fleet's periodic sweep: which consumer claimed the latest one, and when it ran.
+
+    One row (``name`` "sweep"). Every consumer's scheduler enqueues the sweep; the
+    first to claim the row runs it, and the claim expires after half a
+    ``SWEEP_INTERVAL`` so the next interval's sweep is never refused. Also the
+    operators' "when did the sweep last run" (``order_monitor_status``, health).
+    """
+
+    name = models.CharField(_("name"), max_length=50, primary_key=True)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    worker = models.CharField(_("worker"), max_length=100, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("sweep run")
+        verbose_name_plural = _("sweep runs")
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M:%S}"

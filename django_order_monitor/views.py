@@ -1,14 +1,18 @@
-"""HTTP endpoints: the provider callback. Include ``django_order_monitor.urls`` to enable it."""
+"""HTTP endpoints: the provider callback and the health view. Include ``django_order_monitor.urls``."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from . import push
+from .conf import app_settings
+from .engine import health
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +32,36 @@ def provider_callback(request: HttpRequest, provider: str) -> JsonResponse:
         logger.warning("Callback from %s rejected: %s", provider, rejected.reason)
         return JsonResponse({"ok": False, "error": rejected.reason}, status=rejected.status)
     return JsonResponse({"ok": True, "applied": outcome.applied, "state": outcome.state})
+
+
+@never_cache
+@require_GET
+def health_view(request: HttpRequest) -> JsonResponse:
+    """The monitor's health as JSON: 200 when none of the problems asked about is present, else 503.
+
+    ``?fail_on=overdue,stuck`` narrows the problems that make it 503 (default:
+    all of ``health.PROBLEMS``). Open to staff logins and, when
+    ``ORDER_MONITOR_HEALTH_TOKEN`` is set, to ``Authorization: Bearer <token>``
+    (probes and load balancers); anyone else gets 401.
+    """
+    if not _may_see_health(request):
+        response = JsonResponse({"ok": False, "error": "staff login or health token required"}, status=401)
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    asked = [name.strip() for name in request.GET.get("fail_on", ",".join(health.PROBLEMS)).split(",") if name.strip()]
+    unknown = [name for name in asked if name not in health.PROBLEMS]
+    if unknown:
+        return JsonResponse({"ok": False, "error": f"unknown problems {unknown}; known: {list(health.PROBLEMS)}"}, status=400)
+    state = health.check()
+    failing = [line.split(":", 1)[0] for line in state.problems(asked)]
+    return JsonResponse({"ok": not failing, "failing": failing, **state.as_dict()}, status=503 if failing else 200)
+
+
+def _may_see_health(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_active and user.is_staff:
+        return True
+    token = app_settings.HEALTH_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(isinstance(token, str) and token and scheme.lower() == "bearer"
+                and hmac.compare_digest(given.strip().encode(), token.encode()))

@@ -102,3 +102,49 @@ def test_a_killed_consumers_call_slots_come_back_within_the_call_deadline_plus_g
     assert freed_after <= bound + 1.5  # the bound, plus the poll and a loaded machine
     assert before > 1.5  # 4 slots of 1.5 s calls: about 2.6 a second
     assert after >= 0.8 * before
+
+
+def test_the_next_sweep_is_on_time_after_the_consumer_that_ran_the_last_one_is_killed(settings, legacy_orders, tmp_path):
+    """Three consumers, none started with ``-n``, under a backlog of slow checks; the last sweeper is killed.
+
+    Every consumer enqueues the sweep each minute (SWEEP_INTERVAL = 60 s), one
+    claims it, and it goes ahead of the queued checks: the next sweep starts one
+    interval after the last, on a survivor, with a backlog of checks still queued.
+    """
+    from django_order_monitor.engine import periodic
+    from django_order_monitor.tasks import HUEY
+
+    with FakeZnetServer(seed=22, mix=NEVER_ENDING, latency=800) as server:
+        overrides = use_policy(settings, server, DEADLINE=600, SWEEP_INTERVAL=60)
+        env = consumer_env(server.url, **overrides)
+        consumers = [Consumer(env, tmp_path, f"sweeper{n}", workers=2, periodic=True) for n in range(3)]
+        try:
+            for number in range(300):  # 6 threads at 0.8 s a call: far more checks due than run
+                referans = f"W{number:08d}"
+                server.add_order(referans)
+                ProductOrder.objects.create(external_status="sent", provider_referans=referans, sent_at=timezone.now())
+            last = wait_until(periodic.last_sweep, timeout=90, interval=0.5)
+            assert last, "no sweep within 90 s:\n" + consumers[0].log()[-3000:]
+            pid = last.worker.split(":")[1]
+            victims = [consumer for consumer in consumers if str(consumer.pid) == pid]
+            assert len(victims) == 1, (last.worker, [c.pid for c in consumers])
+            backlog = HUEY.pending_count()
+            victims[0].kill()
+            killed_at = timezone.now()
+            after = wait_until(lambda: (run := periodic.last_sweep()) and run.started_at > last.started_at and run, timeout=90, interval=0.5)
+            assert after, "no sweep after the kill within 90 s"
+            backlog_then = HUEY.pending_count()
+        finally:
+            for consumer in consumers:
+                consumer.stop()
+    # Each consumer's scheduler enqueues periodic tasks once a minute, at its own second of the
+    # minute: "on time" is one interval after the last sweep, whoever runs it.
+    gap = (after.started_at - last.started_at).total_seconds()
+    print(
+        f"sweep failover: last sweep {last.started_at:%H:%M:%S.%f} by pid {pid}, killed at {killed_at:%H:%M:%S.%f}; "
+        f"next sweep {after.started_at:%H:%M:%S.%f} by pid {after.worker.split(':')[1]}, {gap:.1f} s after the last "
+        f"({gap - 60:+.1f} s against the 60 s interval); checks queued: {backlog} at the kill, {backlog_then} at the next sweep"
+    )
+    assert after.worker.split(":")[1] != pid
+    assert backlog_then > 50  # the sweep ran although a backlog of checks was queued before it
+    assert gap <= 60 + 10  # on time: one interval, with a margin for a loaded machine
