@@ -164,3 +164,18 @@ def test_the_sweep_goes_ahead_of_queued_checks(clock, queue, make_order):
         tasks.check_order(10**6)  # a backlog (of checks for nothing: they no-op)
     tasks.sweep_orders()
     assert queue.huey.dequeue().name == "order_monitor.sweep"
+
+
+def test_consumers_started_at_different_seconds_still_sweep_once_a_minute(clock, queue, settings):
+    """Each consumer's scheduler fires at its own second of the minute; the claim is per interval, not per clock."""
+    from django_order_monitor import tasks
+    from django_order_monitor.engine import periodic
+
+    settings.ORDER_MONITOR_SWEEP_INTERVAL = 60
+    starts = []
+    for second in (5, 50, 65, 119, 120):  # consumers at :05 and :50, then the next minutes
+        clock.move_to(START + dt.timedelta(seconds=second))
+        tasks.sweep_orders()
+        queue.run_pending()
+        starts.append(periodic.last_sweep().started_at - START)
+    assert [delta.total_seconds() for delta in starts] == [5, 5, 65, 65, 120]

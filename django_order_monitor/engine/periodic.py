@@ -1,11 +1,13 @@
 """The fleet's periodic work: one sweep per interval, whichever consumer gets there first.
 
-Every consumer's scheduler enqueues the sweep each interval (no consumer is
-special, none needs ``-n``). Before sweeping, a consumer claims the interval
-with one conditional ``UPDATE`` of the ``SweepRun`` row: it succeeds only if
-the last claim is older than half a ``SWEEP_INTERVAL``. So the sweeps queued by
-the other consumers for the same interval do nothing, and a claim never blocks
-the next interval, even when its holder was SIGKILLed mid-sweep.
+Every consumer's scheduler enqueues the sweep in each interval's first minute
+(no consumer is special, none needs ``-n``), each at its own second of that
+minute. Before sweeping, a consumer claims the interval with one conditional
+``UPDATE`` of the ``SweepRun`` row: it succeeds only if the last claim is older
+than the interval's start. So the copies the other consumers queued for the
+same interval do nothing, and a claim expires by itself when the next interval
+begins, even when its holder was SIGKILLed mid-sweep (that interval's sweep is
+then lost; the next one runs on a survivor).
 
 Why a database row and not a Redis ``SET NX PX`` or Huey's ``lock_task``: the
 row works on every Huey storage and database the app supports, ``lock_task`` has
@@ -23,6 +25,7 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..models import SweepRun
 from .asking import worker
+from .sweep import interval_start
 
 SWEEP = "sweep"
 #: Before any sweep ran: a claim this old never blocks the first one.
@@ -33,8 +36,7 @@ def claim_sweep(now: dt.datetime | None = None) -> bool:
     """Claim this interval's sweep for this worker; False when another consumer already has it."""
     now = now or timezone.now()
     _ensure_row()
-    expired = now - dt.timedelta(seconds=float(app_settings.SWEEP_INTERVAL) / 2)
-    claimed = SweepRun.objects.filter(name=SWEEP, started_at__lt=expired).update(
+    claimed = SweepRun.objects.filter(name=SWEEP, started_at__lt=interval_start(now.astimezone(dt.timezone.utc))).update(
         started_at=now, finished_at=None, worker=worker()
     )
     return claimed == 1
