@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('order_monitor', '0006_late_completion_and_internal_error'),
+        ('order_monitor', '0007_english_names'),
     ]
 
     operations = [
