@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .. import signals
+from .._moved import renamed
 from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck
 from ..providers.adapters.base import Outcome, StatusResult
@@ -43,7 +44,7 @@ class Transition:
     order_pk: Any
     monitored_order_id: int
     provider: str
-    referans: str
+    reference: str
     outcome: str
     external_status: str | None
     internal_status: str | None
@@ -51,6 +52,8 @@ class Transition:
     source: str
     has_pin: bool
     at: dt.datetime
+
+    referans = renamed("reference")  # the 0.1 name, for one release
 
     def get_order(self):
         """The shop's order row, fresh from the database."""
@@ -173,7 +176,7 @@ def finish(
             order_pk=entry.order_id,
             monitored_order_id=entry.pk,
             provider=entry.provider,
-            referans=entry.referans,
+            reference=entry.reference,
             outcome=outcome,
             external_status=external,
             internal_status=internal,
@@ -196,11 +199,11 @@ def finish(
         transaction.on_commit(lambda: _send_signals(transition, terminal.signal))
 
     logger.info(
-        "Order %s %s (provider=%s referans=%s source=%s)",
+        "Order %s %s (provider=%s reference=%s source=%s)",
         entry.order_id,
         outcome,
         entry.provider,
-        entry.referans,
+        entry.reference,
         source,
     )
     return transition
@@ -214,8 +217,8 @@ def _answer_bookkeeping(result: StatusResult | None, now: dt.datetime) -> dict[s
         "provider_completed_at": now,
         "last_provider_status": result.provider_status[:50],
         "last_checked_at": now,
-        "attempts": F("attempts") + 1,
-        "error_streak": 0,
+        "answered_checks": F("answered_checks") + 1,
+        "consecutive_failed_checks": 0,
         "last_error": "",
     }
 
