@@ -221,6 +221,9 @@ WRONG_SETTINGS = [
     ("ORDER_MONITOR_ENABLED", "False", [
         E(19, "ORDER_MONITOR_ENABLED is 'False'; it must be True or False.", "Default: ORDER_MONITOR_ENABLED = True."),
     ]),
+    ("ORDER_MONITOR_SHADOW", 1, [
+        E(19, "ORDER_MONITOR_SHADOW is 1; it must be True or False.", "Default: ORDER_MONITOR_SHADOW = False."),
+    ]),
 ]
 
 

@@ -142,7 +142,9 @@ def stop_reason(order_statuses: dict[str, Any] | None) -> str:
     """
     if order_statuses is None:
         return "the order no longer exists"
-    if not orders.is_open(order_statuses):
+    # In shadow mode the monitor follows each order to its own decision, so that
+    # order_monitor_shadow_report can compare it with the one the shop made.
+    if not orders.is_open(order_statuses) and not app_settings.SHADOW:
         return transitions.ENDED_OUTSIDE
     return ""
 

@@ -64,8 +64,11 @@ def apply_processing(entry: MonitoredOrder, result: StatusResult, *, source: str
     """Record a non-terminal answer on the shop's order (sync time, status, message).
 
     Only touches an order whose external status is still a dispatched word, so
-    it never overwrites what the shop (or a terminal transition) wrote.
+    it never overwrites what the shop (or a terminal transition) wrote; in shadow
+    mode, never.
     """
+    if app_settings.SHADOW:
+        return
     values: dict[str, Any] = {"last_sync_at": now}
     canonical = (app_settings.EXTERNAL_STATUS_VALUES or {}).get("processing")
     if canonical:
@@ -136,12 +139,15 @@ def finish(
     ``TERMINAL_CALLBACK`` runs. If the shop got there first, nothing of the
     shop's is written and the ledger stops with :data:`ENDED_OUTSIDE`. A
     completion that finds the order already ended is a :class:`~.late.LateCompletion`.
-    Signals are sent after commit.
+    Signals are sent after commit. In shadow mode (``ORDER_MONITOR_SHADOW``) only the
+    ledger records the decision: nothing of the shop's is read, locked or written, and
+    no shop code runs (handler, callback, late-completion handler, signals).
     """
     now = now or timezone.now()
     message = message or (result.message if result else "")
     terminal = terminal_outcome(outcome)
-    writes_order = terminal.values_key is not None
+    shadow = bool(app_settings.SHADOW)
+    writes_order = terminal.values_key is not None and not shadow
     external = (app_settings.EXTERNAL_STATUS_VALUES or {}).get(terminal.values_key) if writes_order else None
     internal = (app_settings.INTERNAL_STATUS_VALUES or {}).get(terminal.values_key) if writes_order else None
     pin = result.pin if result is not None and result.outcome is Outcome.COMPLETED else None
@@ -162,7 +168,7 @@ def finish(
             updated_at=now,
         )
         if not won:
-            if pin is not None:
+            if pin is not None and not shadow:
                 late.record(entry, pin, source, now)
             else:
                 logger.info("Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source)
@@ -196,12 +202,14 @@ def finish(
             orders.write(entry.order_id, values)
             if app_settings.TERMINAL_CALLBACK:
                 import_string(app_settings.TERMINAL_CALLBACK)(transition)
-        transaction.on_commit(lambda: _send_signals(transition, terminal.signal))
+        if not shadow:
+            transaction.on_commit(lambda: _send_signals(transition, terminal.signal))
 
     logger.info(
-        "Order %s %s (provider=%s reference=%s source=%s)",
+        "Order %s %s%s (provider=%s reference=%s source=%s)",
         entry.order_id,
         outcome,
+        " in shadow mode, nothing written to the shop" if shadow else "",
         entry.provider,
         entry.reference,
         source,
