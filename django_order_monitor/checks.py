@@ -145,7 +145,7 @@ class Problems:
         "a slow reply would outlive the lease and a second worker could check the same order.",
         "Raise ORDER_MONITOR_LEASE_SECONDS above {seconds}, or lower the timeouts in ORDER_MONITOR_PROVIDERS[{name}]['OPTIONS'].",
     )
-    ENABLED_VALUE = Problem("order_monitor.E019", WRONG_VALUE, WRONG_VALUE_HINT)
+    FLAG_VALUE = Problem("order_monitor.E019", WRONG_VALUE, WRONG_VALUE_HINT)
     SLOT_OUTLIVES_LEASE = Problem(
         "order_monitor.E020",
         "Provider {name}'s call slots live {slot} s (its call deadline {seconds} s + ORDER_MONITOR_CALL_SLOT_GRACE {grace} s), "
@@ -197,7 +197,7 @@ WRONG_VALUE_PROBLEMS: dict[str, Problem] = {
         Problems.BREAKER_VALUE,
         Problems.REDIS_URL,
         Problems.CALLBACK_TOLERANCE,
-        Problems.ENABLED_VALUE,
+        Problems.FLAG_VALUE,
     )
 }
 

@@ -137,6 +137,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("FIELDS", {}, "Role -> attribute overrides, merged over DEFAULT_FIELDS; None removes a role.", "order_monitor.E002"),
         Setting("ENABLED", True, "Master switch: False stops the hook and the sweep; queued checks no-op.", "order_monitor.E019", FLAG),
         Setting(
+            "SHADOW", False, "Check and record everything but write nothing to the shop's rows and run no shop code "
+            "(compare with order_monitor_shadow_report before switching).", "order_monitor.E019", FLAG,
+        ),
+        Setting(
             "DISPATCHED_STATUSES", ["pending", "sent", "processing", "queued"],
             "External statuses that mean 'sent to the provider, waiting' (case-insensitive).", "order_monitor.E005", WORDS,
         ),

@@ -12,7 +12,7 @@ import logging
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown
 
-from . import providers, push
+from . import background, providers, push
 from .conf import app_settings
 from .engine import grouping, periodic, pipeline, scheduling, sweep
 from .providers import ratelimit
@@ -115,4 +115,5 @@ def enqueue(monitored_order_id: int, eta: dt.datetime | None = None) -> None:
 
 
 scheduling.install(enqueue)
+background.install(check_now=check_order_now, run_admin_action=admin_action_chunk)
 ratelimit.share_with_queue(HUEY.name, getattr(HUEY.storage, "conn", None))

@@ -221,6 +221,9 @@ WRONG_SETTINGS = [
     ("ORDER_MONITOR_ENABLED", "False", [
         E(19, "ORDER_MONITOR_ENABLED is 'False'; it must be True or False.", "Default: ORDER_MONITOR_ENABLED = True."),
     ]),
+    ("ORDER_MONITOR_SHADOW", 1, [
+        E(19, "ORDER_MONITOR_SHADOW is 1; it must be True or False.", "Default: ORDER_MONITOR_SHADOW = False."),
+    ]),
     ("ORDER_MONITOR_PROVIDERS", {"memory": {"ADAPTER": "tests.test_checks.SlowCallProvider", "OPTIONS": {"deadline": 88}}}, [
         E(20, "Provider 'memory''s call slots live 93 s (its call deadline 88 s + ORDER_MONITOR_CALL_SLOT_GRACE 5 s), longer than ORDER_MONITOR_LEASE_SECONDS (90 s): a killed worker's slots would still block calls after its orders are free to be checked again.", "Raise ORDER_MONITOR_LEASE_SECONDS to 93 or more, or lower ORDER_MONITOR_CALL_SLOT_GRACE."),
     ]),

@@ -127,11 +127,11 @@ def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> Monito
     is still followed or its reference did not change (never a second chain).
     The check history stays with the row.
     """
-    if existing.is_active or existing.referans == candidate.referans:
+    if existing.is_active or existing.reference == candidate.reference:
         return None
     values = {
         "provider": candidate.provider,
-        "referans": candidate.referans,
+        "reference": candidate.reference,
         "product": candidate.product,
         "dispatched_at": candidate.dispatched_at,
         "deadline_at": candidate.deadline_at,
@@ -139,8 +139,8 @@ def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> Monito
         "next_check_by": MonitoredOrder.Driver.TASK,
         "state": MonitoredOrder.State.WATCHING,
         "stop_reason": "",
-        "attempts": 0,
-        "error_streak": 0,
+        "answered_checks": 0,
+        "consecutive_failed_checks": 0,
         "lease_until": None,
         "lease_token": "",
         "last_outcome": "",
@@ -155,7 +155,7 @@ def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> Monito
     # Compare-and-set on the ended row and its old reference: of two concurrent
     # starts, one wins; the other sees the reference already changed.
     won = (
-        MonitoredOrder.objects.filter(pk=existing.pk, referans=existing.referans)
+        MonitoredOrder.objects.filter(pk=existing.pk, reference=existing.reference)
         .exclude(state__in=MonitoredOrder.ACTIVE_STATES)
         .update(**values)
     )
@@ -176,7 +176,7 @@ def _new_entry(order: Model, provider: str | None = None) -> MonitoredOrder:
     return MonitoredOrder(
         order_id=order.pk,
         provider=provider_name,
-        referans=str(orders.read(order, "reference")).strip(),
+        reference=str(orders.read(order, "reference")).strip(),
         product=product,
         dispatched_at=dispatched_at,
         deadline_at=policy.deadline(dispatched_at),
@@ -188,10 +188,10 @@ def _new_entry(order: Model, provider: str | None = None) -> MonitoredOrder:
 def _started(entry: MonitoredOrder) -> None:
     scheduling.enqueue_check_on_commit(entry.pk, entry.next_check_at)
     logger.info(
-        "Monitoring order %s (provider=%s referans=%s), first check at %s",
+        "Monitoring order %s (provider=%s reference=%s), first check at %s",
         entry.order_id,
         entry.provider,
-        entry.referans,
+        entry.reference,
         entry.next_check_at.isoformat(),
     )
 
@@ -234,8 +234,8 @@ def restart_monitoring(entry: MonitoredOrder, *, now: dt.datetime | None = None)
         stop_reason="",
         lease_until=None,
         lease_token="",
-        attempts=0,
-        error_streak=0,
+        answered_checks=0,
+        consecutive_failed_checks=0,
         deadline_at=policy.deadline(now),
         next_check_at=first,
         next_check_by=MonitoredOrder.Driver.TASK,

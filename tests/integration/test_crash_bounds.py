@@ -59,9 +59,9 @@ def test_a_killed_consumers_call_slots_come_back_within_the_call_deadline_plus_g
         consumers = [Consumer(env, tmp_path, f"slots{n}", workers=4, periodic=False) for n in range(3)]
         try:
             for number in range(60):
-                referans = f"S{number:08d}"
-                server.add_order(referans)
-                ProductOrder.objects.create(external_status="sent", provider_referans=referans, sent_at=timezone.now())
+                reference = f"S{number:08d}"
+                server.add_order(reference)
+                ProductOrder.objects.create(external_status="sent", provider_referans=reference, sent_at=timezone.now())
             # Warm up: 20 s of calls at the fleet's full rate.
             assert wait_until(lambda: StatusCheck.objects.count() >= 10, timeout=60, interval=0.5)
             time.sleep(20)
@@ -120,9 +120,9 @@ def test_the_next_sweep_is_on_time_after_the_consumer_that_ran_the_last_one_is_k
         consumers = [Consumer(env, tmp_path, f"sweeper{n}", workers=2, periodic=True) for n in range(3)]
         try:
             for number in range(300):  # 6 threads at 0.8 s a call: far more checks due than run
-                referans = f"W{number:08d}"
-                server.add_order(referans)
-                ProductOrder.objects.create(external_status="sent", provider_referans=referans, sent_at=timezone.now())
+                reference = f"W{number:08d}"
+                server.add_order(reference)
+                ProductOrder.objects.create(external_status="sent", provider_referans=reference, sent_at=timezone.now())
             last = wait_until(periodic.last_sweep, timeout=90, interval=0.5)
             assert last, "no sweep within 90 s:\n" + consumers[0].log()[-3000:]
             pid = last.worker.split(":")[1]
