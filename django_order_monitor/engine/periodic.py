@@ -36,9 +36,8 @@ def claim_sweep(now: dt.datetime | None = None) -> bool:
     """Claim this interval's sweep for this worker; False when another consumer already has it."""
     now = now or timezone.now()
     _ensure_row()
-    claimed = SweepRun.objects.filter(name=SWEEP, started_at__lt=interval_start(now.astimezone(dt.timezone.utc))).update(
-        started_at=now, finished_at=None, worker=worker()
-    )
+    current = interval_start(now.astimezone(dt.timezone.utc))
+    claimed = SweepRun.objects.filter(name=SWEEP, started_at__lt=current).update(started_at=now, finished_at=None, worker=worker())
     return claimed == 1
 
 
@@ -49,8 +48,7 @@ def sweep_finished(now: dt.datetime | None = None) -> None:
 
 def last_sweep() -> SweepRun | None:
     """The latest claimed sweep (started, maybe unfinished), or None if none ever ran."""
-    found = SweepRun.objects.filter(name=SWEEP).exclude(started_at=_NEVER).first()
-    return found
+    return SweepRun.objects.filter(name=SWEEP).exclude(started_at=_NEVER).first()
 
 
 def late_after() -> dt.timedelta:
