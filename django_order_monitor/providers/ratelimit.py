@@ -66,7 +66,6 @@ def slot_seconds(provider: str) -> float:
     """
     grace = float(app_settings.CALL_SLOT_GRACE)
     config = (app_settings.PROVIDERS or {}).get(provider) or {}
-    deadline = None
     try:
         deadline = finite_number(import_string(config["ADAPTER"]).call_deadline(config.get("OPTIONS", {})))
     # A provider the checks refused (no adapter, bad options) still gets a bounded slot.
