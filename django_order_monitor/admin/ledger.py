@@ -20,13 +20,17 @@ from .actions import SteeringActions
 
 
 class ProviderFilter(admin.SimpleListFilter):
-    """Providers from ORDER_MONITOR_PROVIDERS (no DISTINCT over the whole ledger)."""
+    """Providers from ORDER_MONITOR_PROVIDERS, and those of followed orders when a loader
+    keeps providers in the shop's rows (no DISTINCT over the whole ledger)."""
 
     title = _("provider")
     parameter_name = "provider"
 
     def lookups(self, request, model_admin):
-        return [(name, name) for name in sorted(app_settings.PROVIDERS or {})]
+        names = set(app_settings.PROVIDERS or {})
+        if app_settings.PROVIDER_LOADER:
+            names.update(MonitoredOrder.objects.active().values_list("provider", flat=True).distinct())
+        return [(name, name) for name in sorted(names)]
 
     def queryset(self, request, queryset):
         return queryset.filter(provider=self.value()) if self.value() else queryset

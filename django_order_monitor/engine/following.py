@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .. import sql
-from ..conf import app_settings, validate_provider_choice
+from .. import providers
+from ..conf import app_settings
 from ..exceptions import NotMonitorable, UnknownProviderError
 from ..models import MonitoredOrder
 from ..shop import orders
@@ -35,7 +36,7 @@ def why_not_monitorable(order: Model) -> str | None:
     name = resolve_provider_name(order)
     if not name:
         return "no provider (set ORDER_MONITOR_DEFAULT_PROVIDER or a resolver)"
-    if name not in (app_settings.PROVIDERS or {}):
+    if not providers.is_known(name):
         return f"provider {name!r} is not in ORDER_MONITOR_PROVIDERS"
     return None
 
@@ -52,7 +53,7 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
     if provider is not None:
         # A typo here would otherwise surface a day later as a timed-out (refunded) order.
         try:
-            validate_provider_choice(provider)
+            providers.validate_choice(provider)
         except UnknownProviderError as err:
             raise NotMonitorable(f"Order {order.pk} cannot be monitored: {err}") from None
     reason = why_not_monitorable(order)
@@ -108,13 +109,12 @@ def resolve_provider_name(order: Model) -> str | None:
 
     Returns ``None`` when nothing names a configured provider.
     """
-    providers = app_settings.PROVIDERS or {}
     if app_settings.PROVIDER_RESOLVER:
         name = import_string(app_settings.PROVIDER_RESOLVER)(order)
         if name:
             return str(name)
     field_value = orders.read(order, "provider")
-    if field_value is not None and str(field_value) in providers:
+    if field_value is not None and providers.is_known(str(field_value)):
         return str(field_value)
     return app_settings.DEFAULT_PROVIDER or None
 
