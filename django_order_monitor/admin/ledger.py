@@ -272,7 +272,7 @@ def _provider_row(figures: stats.ProviderFigures) -> dict:
     latency = figures.latency
     return {
         "provider": figures.provider,
-        "window": figures.window,
+        "window": _window_label(figures.window),
         "checks": figures.checks,
         "failed_checks": figures.failed_checks,
         "failure_rate": f"{rate:.1%}" if rate is not None else "–",
@@ -283,6 +283,12 @@ def _provider_row(figures: stats.ProviderFigures) -> dict:
         "sampled": latency.sampled,
         "alarm": rate is not None and rate >= 0.2,
     }
+
+
+def _window_label(window: str) -> str:
+    """The figures' history window (``stats.provider_figures``: ``1h``, ``24h``) for people."""
+    labels = {"1h": _("last hour"), "24h": _("last 24 hours")}
+    return labels.get(window, window)
 
 
 def _order_or_none(entry):

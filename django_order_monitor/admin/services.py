@@ -197,7 +197,7 @@ def start_unfollowed(orders: Iterable, tally: Tally, *, check_now: bool = False)
     for order in orders:
         reason = following.why_not_monitorable(order)
         if reason:
-            tally.skip(_("cannot be monitored: %(reason)s") % {"reason": reason}, order.pk)
+            tally.skip(_("cannot be monitored: %(reason)s") % {"reason": following.translated(reason)}, order.pk)
             continue
         try:
             entry = following.start_monitoring(order)
