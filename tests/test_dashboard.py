@@ -58,7 +58,7 @@ def text_of(page, element_id):
 
 def test_dashboard_shows_the_figures(figures):
     page = staff_client("view_monitoredorder").get(DASHBOARD).content.decode()
-    assert "Figures at 2026-11-01 12:00:00 UTC" in page
+    assert 'Figures at <bdi dir="ltr">2026-11-01 12:00:00 UTC</bdi>.' in page
     assert text_of(page, "om-states") == (
         "Orders by state (all time) Watching Completed Failed Timed out Stopped 2 3 0 1 0"
     )

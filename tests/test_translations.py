@@ -112,6 +112,21 @@ def test_an_action_confirms_and_reports_in_the_operators_language(ledger, langua
 
 
 @pytest.mark.django_db
+def test_order_ids_in_an_arabic_message_stay_left_to_right(ledger):
+    """Unicode isolates around each id: otherwise "00000000-0000-..." shows its groups in reverse."""
+    operator = staff("view_monitoredorder", "change_monitoredorder")
+    data = {"action": "monitor_extend_deadline", "_selected_action": [str(ledger.pk + 1)], "index": 0}
+    with translation.override("ar"):
+        response = operator.post(LEDGER, data, follow=True)
+        page = response.content.decode()
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        "تُخطّي طلب واحد، غير متابَع: \u206600000000-0000-0000-0000-000000000002\u2069."
+    ]
+    # The ledger's order column isolates its (shortened) ids too.
+    assert '<bdi dir="ltr">00000000…</bdi>' in page
+
+
+@pytest.mark.django_db
 def test_plural_forms_follow_each_language(clock, make_order, queue):
     """Arabic has six forms (here: two, few, many), Turkish one form for every count."""
     operator = staff("view_monitoredorder", "change_monitoredorder")
@@ -139,10 +154,12 @@ def test_the_dashboard_in_arabic(ledger):
     for words in ("لوحة معلومات مراقبة الطلبات", "متابَعة الآن", "فحوص متأخرة", "الطلبات حسب الحالة (منذ البداية)",
                   "الوقت حتى رمز PIN (طلب مكتمل واحد)", "1 د 30 ث", "آخر ساعة", "نسبة الأخطاء", "معنى الأرقام"):
         assert words in shown, words
-    # The charts: translated titles, and mirrored (the count axis on the right, labels anchored to it).
+    # The charts: translated titles, and mirrored: laid out right to left, the count axis on the right
+    # (its labels' end, their left side in RTL, 6 px right of the axis at 676).
     assert "<title>الوقت حتى رمز PIN للطلبات المكتملة في آخر 24 ساعة</title>" in page
     assert "<title>1–2 د — الطلبات: 1</title>" in page
-    assert '<text x="682.0" y="200.0" text-anchor="start" fill="#555">0</text>' in page
+    assert page.count('direction="rtl"') == 2
+    assert '<text x="682.0" y="200.0" text-anchor="end" fill="#555">0</text>' in page
 
 
 @pytest.mark.django_db

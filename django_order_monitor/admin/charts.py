@@ -1,8 +1,8 @@
 """Bar charts as inline SVG, drawn on the server: the dashboard needs no JavaScript and no CDN.
 
 In a right-to-left language (Arabic) the charts are mirrored as the page is: time runs from
-right to left, the count axis and the legend sit on the right. The SVG itself keeps
-``direction="ltr"`` and every position is computed, so a text anchor means the same in both.
+right to left, the count axis and the legend sit on the right, and the texts are laid out
+right to left (``direction="rtl"``, under which a text anchor's start is its right end).
 """
 
 from __future__ import annotations
@@ -58,21 +58,23 @@ def bar_chart(
     bar_w = max(2.0, slot * 0.7)
 
     def x(position: float, extent: float = 0.0) -> float:
-        """``position`` measured from the left edge, as drawn: mirrored in RTL (``extent``: the shape's width)."""
+        """``position`` measured from the left edge, as drawn: mirrored in RTL (``extent``: the shape's width).
+
+        Texts need no such care: their anchors ("end" of an axis label, "start" of a legend
+        entry) follow the text's direction, so they mirror with it.
+        """
         return width - position - extent if rtl else position
 
-    # The anchors of texts that hang off the count axis or follow a legend swatch.
-    axis_anchor, legend_anchor = ("start", "end") if rtl else ("end", "start")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="om-chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" direction="ltr" font-family="sans-serif" font-size="11">',
+        f'width="{width}" height="{height}" direction="{"rtl" if rtl else "ltr"}" font-family="sans-serif" font-size="11">',
         f"<title>{escape(title)}</title>",
     ]
     for value in range(0, ymax + 1, step):
         y = top + plot_h - plot_h * value / ymax
         parts.append(f'<line x1="{x(left):.1f}" x2="{x(width - right):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
         parts.append(
-            f'<text x="{x(left - 6):.1f}" y="{y + 4:.1f}" text-anchor="{axis_anchor}" fill="#555">{value}</text>'
+            f'<text x="{x(left - 6):.1f}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{value}</text>'
         )
     for index, category in enumerate(categories):
         bar_x = left + slot * index + (slot - bar_w) / 2
@@ -97,7 +99,7 @@ def bar_chart(
         for name, colour, _values in series:
             parts.append(f'<rect x="{x(legend_x, 10):.1f}" y="8" width="10" height="10" fill="{colour}"/>')
             parts.append(
-                f'<text x="{x(legend_x + 14):.1f}" y="17" text-anchor="{legend_anchor}" fill="#333">{escape(name)}</text>'
+                f'<text x="{x(legend_x + 14):.1f}" y="17" text-anchor="start" fill="#333">{escape(name)}</text>'
             )
             legend_x += 24 + 7 * len(name)
     parts.append(

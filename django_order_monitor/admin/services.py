@@ -23,6 +23,7 @@ from ..conf import app_settings
 from ..engine import following, transitions
 from ..exceptions import NotMonitorable
 from ..models import MonitoredOrder
+from . import display
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ def report(model_admin, request, action, tally: Tally) -> None:
         model_admin.message_user(request, text, messages.ERROR)
     for reason, order_pks in tally.skipped.items():
         count = len(order_pks)
-        named = ", ".join(str(pk) for pk in order_pks[:NAMED_IN_MESSAGES])
+        named = ", ".join(display.isolated(pk) for pk in order_pks[:NAMED_IN_MESSAGES])
         if count > NAMED_IN_MESSAGES:
             named += ", …"
         text = ngettext(
