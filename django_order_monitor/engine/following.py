@@ -51,13 +51,15 @@ def translated(reason: str) -> str:
     return reason.translated() if isinstance(reason, Reason) else reason
 
 
-def why_not_monitorable(order: Model) -> Reason | None:
-    """The reason ``order`` cannot be followed, or ``None`` if it can."""
+def why_not_monitorable(order: Model, provider: str | None = None) -> Reason | None:
+    """The reason ``order`` cannot be followed (by ``provider`` when named), or ``None`` if it can."""
     external = orders.read(order, "external_status")
     if not orders.matches(external, app_settings.DISPATCHED_STATUSES):
         return Reason(gettext_noop("not dispatched (external status %(status)s)"), status=repr(external))
     if not orders.has_reference(orders.read(order, "reference")):
         return Reason(gettext_noop("no provider reference"))
+    if provider is not None:
+        return None  # named by the caller, and already validated
     name = resolve_provider_name(order)
     if not name:
         return Reason(gettext_noop("no provider (set ORDER_MONITOR_DEFAULT_PROVIDER or a resolver)"))
@@ -81,8 +83,8 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
             providers.validate_choice(provider)
         except UnknownProviderError as err:
             raise NotMonitorable(f"Order {order.pk} cannot be monitored: {err}") from None
-    reason = why_not_monitorable(order)
-    if reason and not (provider and reason.startswith("no provider")):
+    reason = why_not_monitorable(order, provider)
+    if reason:
         existing = MonitoredOrder.objects.filter(order_id=order.pk).first()
         if existing is not None:
             return existing
