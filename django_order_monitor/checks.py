@@ -418,9 +418,11 @@ def check_providers(app_configs=None, **kwargs) -> list:
         errors.extend(_check_provider(name, config, lease, rate_limit_example))
     default = app_settings.DEFAULT_PROVIDER
     known = sorted(name for name in providers if isinstance(name, str))
-    if default is not None and not (isinstance(default, str) and default in providers):
+    # With a loader, a default or the only providers may live in the shop's rows: not checkable at start-up.
+    loader = app_settings.PROVIDER_LOADER
+    if default is not None and not (isinstance(default, str) and (default in providers or loader)):
         errors.append(Problems.DEFAULT_PROVIDER_UNKNOWN(value=_short(default), known=known))
-    if not providers:
+    if not providers and not loader:
         errors.append(Problems.NO_PROVIDERS(example=PROVIDERS_EXAMPLE))
     return errors
 

@@ -235,6 +235,12 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("DEFAULT_PROVIDER", None, "The provider when neither the resolver nor the order names one.", "order_monitor.E010"),
         Setting("PROVIDER_RESOLVER", None, "Dotted path to callable(order) -> provider name or None.", "order_monitor.E011", DOTTED_CALLABLE),
+        # Providers kept in the shop's own rows (a tenant's integration and its credentials).
+        Setting(
+            "PROVIDER_LOADER", None, "Dotted path to callable(name) -> a PROVIDERS entry or None, for names not in PROVIDERS.",
+            "order_monitor.E011", DOTTED_CALLABLE,
+        ),
+        Setting("PROVIDER_LOADER_TTL", 60, "Seconds a loaded provider's configuration is reused before it is read again.", "order_monitor.E007", SECONDS_OR_ZERO),
         Setting(
             "TERMINAL_CALLBACK", None, "Dotted path to callable(transition), run inside the terminal transaction (refunds).",
             "order_monitor.E011", DOTTED_CALLABLE,
@@ -323,18 +329,3 @@ def get_order_model():
         raise ImproperlyConfigured(
             f"ORDER_MONITOR_ORDER_MODEL refers to {label!r}, which is not installed."
         ) from err
-
-
-def validate_provider_choice(name: Any) -> str:
-    """Return ``name`` when ORDER_MONITOR_PROVIDERS defines it; raise UnknownProviderError otherwise.
-
-    For callers that name a provider explicitly (``start_monitoring(order, provider=...)``):
-    a typo must fail at once, not time the order out into a refund a day later.
-    """
-    from .exceptions import UnknownProviderError
-
-    providers = app_settings.PROVIDERS
-    if isinstance(name, str) and isinstance(providers, dict) and name in providers:
-        return name
-    known = sorted(str(key) for key in providers) if isinstance(providers, dict) else []
-    raise UnknownProviderError(f"Provider {str(name)[:100]!r} is not in ORDER_MONITOR_PROVIDERS (known: {known}).")

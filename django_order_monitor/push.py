@@ -30,7 +30,7 @@ from django.utils import timezone
 from .conf import app_settings
 from .engine import gate, transitions
 from .models import CallbackReceipt, MonitoredOrder
-from .providers import breaker
+from .providers import breaker, provider_config
 from .providers.adapters.base import (
     Outcome,
     StatusResult,
@@ -68,7 +68,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def secret_for(provider: str) -> str | None:
-    return ((app_settings.PROVIDERS or {}).get(provider) or {}).get("CALLBACK_SECRET") or None
+    return (provider_config(provider) or {}).get("CALLBACK_SECRET") or None
 
 
 def verify(provider: str, timestamp: str, signature: str, body: bytes, now: float | None = None) -> str:

@@ -548,7 +548,7 @@ def test_the_docs_tables_are_these_tables(intro, table):
 
 
 def test_validate_provider_choice_names_the_known_providers(settings):
-    from django_order_monitor.conf import validate_provider_choice
+    from django_order_monitor.providers import validate_choice as validate_provider_choice
     from django_order_monitor.exceptions import UnknownProviderError
 
     assert validate_provider_choice("memory") == "memory"

@@ -27,6 +27,7 @@ from django.utils.module_loading import import_string
 
 from ..conf import app_settings, finite_number
 from ..exceptions import OrderMonitorError
+from . import provider_config
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class Limits:
 
     @classmethod
     def for_provider(cls, provider: str) -> Limits | None:
-        config = (app_settings.PROVIDERS or {}).get(provider, {})
+        config = provider_config(provider) or {}
         raw = config["RATE_LIMIT"] if "RATE_LIMIT" in config else app_settings.RATE_LIMIT
         if not raw:
             return None
@@ -65,8 +66,8 @@ def slot_seconds(provider: str) -> float:
     slot is free again this long after its call started.
     """
     grace = float(app_settings.CALL_SLOT_GRACE)
-    config = (app_settings.PROVIDERS or {}).get(provider) or {}
     try:
+        config = provider_config(provider) or {}
         deadline = finite_number(import_string(config["ADAPTER"]).call_deadline(config.get("OPTIONS", {})))
     # A provider the checks refused (no adapter, bad options) still gets a bounded slot.
     except Exception:
