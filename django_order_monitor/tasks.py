@@ -41,10 +41,11 @@ def check_order_now(monitored_order_id: int) -> None:
         logger.info("Check now of monitored order %s skipped: %s", monitored_order_id, report.skipped_reason)
 
 
-#: Ahead of every check in the queue (on a storage with priorities: PriorityRedisHuey,
-#: SqliteHuey, MemoryHuey; check order_monitor.W004 says when it has none), so a backlog
-#: of checks never delays the sweep that recovers them.
-SWEEP_PRIORITY = 100
+#: Ahead of every check in the queue, so a backlog of checks never delays the sweep that
+#: recovers them: on a storage with priorities (PriorityRedisHuey, SqliteHuey, MemoryHuey).
+#: Plain RedisHuey refuses any priority (NotImplementedError on enqueue), so there the sweep
+#: has none and waits its turn; check order_monitor.W004 says so.
+SWEEP_PRIORITY = 100 if getattr(HUEY.storage, "priority", False) else None
 
 
 @db_periodic_task(sweep.sweep_is_due, name="order_monitor.sweep", priority=SWEEP_PRIORITY)

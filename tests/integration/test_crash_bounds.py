@@ -149,3 +149,27 @@ def test_the_next_sweep_is_on_time_after_the_consumer_that_ran_the_last_one_is_k
     assert after.worker.split(":")[1] != pid
     assert backlog_then > 50  # the sweep ran although a backlog of checks was queued before it
     assert gap <= 60 + 10  # on time: one interval, with a margin for a loaded machine
+
+
+def test_on_plain_redis_huey_the_sweep_is_still_enqueued(tmp_path):
+    """RedisHuey has no priorities and refuses one: there the sweep goes without, never fails to enqueue."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.integration.consumers import ROOT
+
+    (tmp_path / "plain_settings.py").write_text(
+        "from tests.settings_services import *\n"
+        "from huey import RedisHuey\n"
+        "HUEY = RedisHuey(HUEY.name + '-plain', url=REDIS_URL, immediate=False, results=False)\n"
+    )
+    script = (
+        "import django; django.setup()\n"
+        "from django_order_monitor import tasks\n"
+        "tasks.HUEY.flush(); tasks.sweep_orders(); print(tasks.HUEY.pending_count()); tasks.HUEY.flush()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}", "DJANGO_SETTINGS_MODULE": "plain_settings"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
