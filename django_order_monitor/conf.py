@@ -239,6 +239,11 @@ SETTINGS: dict[str, Setting] = {
             "LATE_COMPLETION_HANDLER", None, "Dotted path to callable(late_completion); it alone receives a late PIN.",
             "order_monitor.E011", DOTTED_CALLABLE,
         ),
+        # Validated by checks.check_metrics, which never echoes the TOKEN (a rule's message would).
+        Setting(
+            "METRICS", None, "Prometheus metrics (the [metrics] extra): None (off) or {'PORT'?, 'ADDRESS'?, 'TOKEN'?}.",
+            "order_monitor.E020",
+        ),
     )
 }
 

@@ -10,9 +10,9 @@ import datetime as dt
 import logging
 
 from django.utils import timezone
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown, on_startup
 
-from . import providers, push
+from . import metrics, providers, push
 from .conf import app_settings
 from .engine import grouping, pipeline, scheduling, sweep
 from .providers import ratelimit
@@ -51,6 +51,13 @@ def sweep_orders() -> None:
 @on_shutdown()
 def _close_provider_sessions() -> None:
     providers.close_all()
+
+
+@on_startup()
+def _serve_metrics() -> None:
+    # Checks run in the consumer, so its counters are served from here (when
+    # ORDER_MONITOR_METRICS has a PORT). Every worker calls this; the first one serves.
+    metrics.serve_on_port()
 
 
 # -- Admin actions on large selections ------------------------------------------------------

@@ -25,6 +25,8 @@ from ..models import MonitoredOrder, StatusCheck
 from ..providers.adapters.base import Outcome, StatusResult
 from ..shop import orders
 from . import gate, late
+from .logfields import about
+from .observing import observer
 from .signalling import send_robust
 
 logger = logging.getLogger(__name__)
@@ -162,7 +164,9 @@ def finish(
             if pin is not None:
                 late.record(entry, pin, source, now)
             else:
-                logger.info("Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source)
+                logger.info(
+                    "Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source, extra=about(entry)
+                )
             return None
         if writes_order and not orders.hold_if_open(entry.order_id):
             _ended_outside(entry, outcome, source, now)
@@ -194,6 +198,8 @@ def finish(
             if app_settings.TERMINAL_CALLBACK:
                 import_string(app_settings.TERMINAL_CALLBACK)(transition)
         transaction.on_commit(lambda: _send_signals(transition, terminal.signal))
+        to_pin = (now - entry.dispatched_at).total_seconds() if pin is not None else None
+        transaction.on_commit(lambda: observer().ended(entry.provider, outcome, to_pin))
 
     logger.info(
         "Order %s %s (provider=%s referans=%s source=%s)",
@@ -202,6 +208,7 @@ def finish(
         entry.provider,
         entry.referans,
         source,
+        extra=about(entry),
     )
     return transition
 
@@ -223,7 +230,11 @@ def _answer_bookkeeping(result: StatusResult | None, now: dt.datetime) -> dict[s
 def _ended_outside(entry: MonitoredOrder, outcome: str, source: str, now: dt.datetime) -> None:
     MonitoredOrder.objects.filter(pk=entry.pk).update(state=State.STOPPED, stop_reason=ENDED_OUTSIDE, updated_at=now)
     logger.info(
-        "Order %s was already ended by the shop; the %s answer from %s changed nothing", entry.order_id, outcome, source
+        "Order %s was already ended by the shop; the %s answer from %s changed nothing",
+        entry.order_id,
+        outcome,
+        source,
+        extra=about(entry),
     )
 
 
@@ -245,6 +256,7 @@ def apply_result(entry: MonitoredOrder, result: StatusResult, *, source: str, no
         message=result.message[:500],
         source=source,
     )
+    observer().checked(entry.provider, result.outcome.value)
     if result.outcome.is_terminal:
         return finish(entry, result.outcome.value, result=result, source=source, now=now)
     if result.outcome is Outcome.PROCESSING:
