@@ -146,6 +146,13 @@ class Problems:
         "Raise ORDER_MONITOR_LEASE_SECONDS above {seconds}, or lower the timeouts in ORDER_MONITOR_PROVIDERS[{name}]['OPTIONS'].",
     )
     ENABLED_VALUE = Problem("order_monitor.E019", WRONG_VALUE, WRONG_VALUE_HINT)
+    RETENTION_VALUE = Problem("order_monitor.E021", WRONG_VALUE, WRONG_VALUE_HINT)
+    RETENTION_NOT_AFTER_DEADLINE = Problem(
+        "order_monitor.E021",
+        "ORDER_MONITOR_RETENTION ({retention} s) is not longer than ORDER_MONITOR_DEADLINE ({deadline} s): "
+        "a pruned order could still be in the sweep's window and be followed again.",
+        "Keep RETENTION above DEADLINE (e.g. 30 days: 2592000).",
+    )
     METRICS = Problem(
         "order_monitor.E020", "ORDER_MONITOR_METRICS {problem}.", "Example: {example}, or None for no metrics."
     )
@@ -188,6 +195,7 @@ WRONG_VALUE_PROBLEMS: dict[str, Problem] = {
         Problems.REDIS_URL,
         Problems.CALLBACK_TOLERANCE,
         Problems.ENABLED_VALUE,
+        Problems.RETENTION_VALUE,
     )
 }
 
@@ -349,6 +357,9 @@ def check_policy(app_configs=None, **kwargs) -> list:
             errors.append(Problems.ADAPTIVE_VALUES(keys=bad, defaults={key: DEFAULT_OPTIONS[key] for key in bad}))
     if not (isinstance(policy_class, type) and issubclass(policy_class, Policy)):
         errors.append(_wrong_value(Problems.DOTTED_PATH, "POLICY", policy_path, "a dotted path to a Policy subclass"))
+    retention = _valid_number("RETENTION")
+    if retention is not None and deadline is not None and retention <= deadline:
+        errors.append(Problems.RETENTION_NOT_AFTER_DEADLINE(retention=f"{retention:g}", deadline=f"{deadline:g}"))
     return errors
 
 

@@ -14,7 +14,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown, on
 
 from . import metrics, providers, push
 from .conf import app_settings
-from .engine import grouping, pipeline, scheduling, sweep
+from .engine import grouping, pipeline, retention, scheduling, sweep
 from .providers import ratelimit
 
 logger = logging.getLogger(__name__)
@@ -42,10 +42,11 @@ def check_order_now(monitored_order_id: int) -> None:
 
 @db_periodic_task(sweep.sweep_is_due, name="order_monitor.sweep")
 def sweep_orders() -> None:
-    """Discover unwatched orders and recover checks that lost tasks left behind."""
+    """Discover unwatched orders, recover checks that lost tasks left behind, prune old rows."""
     if app_settings.ENABLED:
         sweep.run_sweep()
         push.forget_old_receipts()
+        retention.prune(time_budget=retention.TIME_BUDGET)  # within a budget; the next sweep goes on
 
 
 @on_shutdown()

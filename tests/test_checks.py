@@ -222,6 +222,12 @@ WRONG_SETTINGS = [
     ("ORDER_MONITOR_ENABLED", "False", [
         E(19, "ORDER_MONITOR_ENABLED is 'False'; it must be True or False.", "Default: ORDER_MONITOR_ENABLED = True."),
     ]),
+    ("ORDER_MONITOR_RETENTION", 3600, [
+        E(21, "ORDER_MONITOR_RETENTION is 3600; it must be None (keep everything) or a number of seconds >= 86400 (one day).", "Default: ORDER_MONITOR_RETENTION = None."),
+    ]),
+    ("ORDER_MONITOR_RETENTION", 86400, [
+        E(21, "ORDER_MONITOR_RETENTION (86400 s) is not longer than ORDER_MONITOR_DEADLINE (86400 s): a pruned order could still be in the sweep's window and be followed again.", "Keep RETENTION above DEADLINE (e.g. 30 days: 2592000)."),
+    ]),
     # The token is a secret: no METRICS message quotes a value (a token put there by mistake included).
     ("ORDER_MONITOR_METRICS", "s3cret-token", [
         E(20, "ORDER_MONITOR_METRICS is a str; it must be None or a dict with keys from ['PORT', 'ADDRESS', 'TOKEN'].", METRICS_HINT),
