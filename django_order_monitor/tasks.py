@@ -46,7 +46,8 @@ def sweep_orders() -> None:
     if app_settings.ENABLED:
         sweep.run_sweep()
         push.forget_old_receipts()
-        retention.prune(time_budget=retention.TIME_BUDGET)  # within a budget; the next sweep goes on
+        # Within a time budget, resting between batches; the next sweep goes on.
+        retention.prune(time_budget=retention.TIME_BUDGET, rest_ratio=retention.REST_RATIO)
 
 
 @on_shutdown()

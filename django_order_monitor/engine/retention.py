@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import sql
 from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck
 from ..shop import orders
@@ -32,10 +33,13 @@ from .logfields import about
 
 logger = logging.getLogger(__name__)
 
-#: Rows per batch (one DELETE of at most this many primary keys).
-BATCH_SIZE = 5000
+#: Rows per batch: ended orders (each with its history, ~7 rows), or history rows.
+BATCH_SIZE = 2000
 #: Seconds the periodic work spends pruning per run; the next run carries on.
 TIME_BUDGET = 10.0
+#: The periodic work rests this many times a batch's duration after it: deleting competes
+#: with the checks for the database's disk and CPU, so it takes at most half of them.
+REST_RATIO = 1.0
 
 #: The ledger states a pruned row may have (every state but the followed ones).
 ENDED_STATES = tuple(state for state in MonitoredOrder.State.values if state not in MonitoredOrder.ACTIVE_STATES)
@@ -79,6 +83,7 @@ def prune(
     *,
     dry_run: bool = False,
     time_budget: float | None = None,
+    rest_ratio: float = 0.0,
     batch_size: int | None = None,
     on_batch: Callable[[str, int], None] | None = None,
 ) -> PruneReport:
@@ -86,8 +91,9 @@ def prune(
 
     Ended ledger rows go first (with their history), then older history of the
     orders that remain. ``time_budget`` (seconds, None: until done) bounds one
-    run; ``batch_size`` defaults to BATCH_SIZE; ``on_batch(kind, rows)`` hears of
-    each batch ("ledger" or "history").
+    run; after each batch it rests ``rest_ratio`` times the batch's duration;
+    ``batch_size`` defaults to BATCH_SIZE; ``on_batch(kind, rows)`` hears of each
+    batch ("ledger" or "history").
     """
     batch_size = batch_size or BATCH_SIZE
     report = PruneReport(cutoff(now), ledger_kept=_ledger_kept())
@@ -106,17 +112,21 @@ def prune(
             if stop_at is not None and time.monotonic() >= stop_at:
                 report.finished = False
                 break
+            batch_started = time.monotonic()
             ids = list(queryset.order_by(order).values_list("pk", flat=True)[:batch_size])
             if not ids:
                 break
-            # QuerySet.delete(): the history has no dependents, so Django deletes it in one
-            # statement; a ledger batch is its history's DELETE, then its own.
-            _total, by_model = (MonitoredOrder if kind == "ledger" else StatusCheck).objects.filter(pk__in=ids).delete()
-            report.history += by_model.get(StatusCheck._meta.label, 0)
-            report.ledger += by_model.get(MonitoredOrder._meta.label, 0)
+            # A ledger batch is its history's DELETE, then its own (sql.delete_in says why not the ORM's).
+            if kind == "ledger":
+                report.history += sql.delete_in(StatusCheck, "monitored_order_id", ids)
+                report.ledger += sql.delete_in(MonitoredOrder, "id", ids)
+            else:
+                report.history += sql.delete_in(StatusCheck, "id", ids)
             report.batches += 1
             if on_batch is not None:
                 on_batch(kind, len(ids))
+            if rest_ratio:
+                time.sleep(rest_ratio * (time.monotonic() - batch_started))
     if report.history or report.ledger:
         logger.info(
             "Retention: deleted %d check history rows and %d ended orders older than %s%s",
