@@ -1,7 +1,6 @@
 #!/usr/bin/env python
 """Retention on PostgreSQL with ~2 million history rows: how fast a prune goes, and what it costs the hot path.
 
-    createdb -h 127.0.0.1 -U postgres om_retention_bench      # a scratch database
     python benchmarks/retention_scale.py [--db om_retention_bench] [--orders 300000] [--checks 6]
 
 Rows are generated with ``generate_series``: orders dispatched evenly over 60 days (the
@@ -18,14 +17,13 @@ times, each on freshly generated rows:
    running;
 4. a metrics scrape (the database gauges) on the ledger left.
 
-It reads the same PG* environment as tests/settings_services.py and never touches
-another database.
+The scratch database is created when missing (``benchmarks.stack.setup``, the PG*
+environment); no other database is touched, and Redis is not used.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -115,18 +113,15 @@ class HotPath(threading.Thread):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="om_retention_bench", help="scratch database (created beforehand with createdb)")
+    parser.add_argument("--db", default="om_retention_bench", help="scratch database (created when missing)")
     parser.add_argument("--orders", type=int, default=300_000)
     parser.add_argument("--checks", type=int, default=6, help="history rows per order")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    os.environ["ORDER_MONITOR_TEST_DB_NAME"] = args.db
-    os.environ.setdefault("ORDER_MONITOR_TEST_HUEY_NAME", "om-retention-bench")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings_services"
-    import django
+    from benchmarks import stack
 
-    django.setup()
+    stack.setup(args.db, fresh=False)
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
@@ -135,10 +130,7 @@ def main() -> int:
     from django_order_monitor.engine import retention
     from django_order_monitor.models import MonitoredOrder
 
-    if settings.DATABASES["default"]["NAME"] != args.db:
-        raise SystemExit("refusing to run: the settings did not pick the scratch database")
     settings.ORDER_MONITOR_RETENTION = RETENTION_DAYS * 24 * 3600
-    call_command("migrate", verbosity=0)
 
     def generate() -> None:
         started = time.perf_counter()

@@ -17,26 +17,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from django_order_monitor.models import MonitoredOrder, StatusCheck
 from django_order_monitor.testing import wait_until
-from django_order_monitor.testing.fake_znet import FakeZnetServer
 from tests.integration.consumers import Consumer, consumer_env
-from tests.settings_consumer import COMPRESSED_POLICY, znet_providers
+from tests.integration.test_consumer import fake_znet, legacy_orders  # noqa: F401  (fixtures)
 from tests.testapp.models import ProductOrder
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 ORDERS = 40
 TOKEN = "consumer-scrape-token"
-
-
-@pytest.fixture
-def fake_znet(settings):
-    with FakeZnetServer(seed=13, time_scale=60) as server:
-        settings.ORDER_MONITOR_PROVIDERS = znet_providers(server.url)
-        settings.ORDER_MONITOR_DEFAULT_PROVIDER = "znet"
-        for name, value in COMPRESSED_POLICY.items():
-            setattr(settings, "ORDER_MONITOR_" + name, value)
-        yield server
-    ProductOrder.objects.all().delete()
 
 
 def free_port() -> int:
@@ -65,7 +53,7 @@ def total(samples: dict, name: str, **labels: str) -> float:
     return sum(value for (sample, sample_labels), value in samples.items() if sample == name and wanted <= set(sample_labels))
 
 
-def test_a_running_consumer_serves_its_checks_and_the_databases_gauges(fake_znet, tmp_path):
+def test_a_running_consumer_serves_its_checks_and_the_databases_gauges(fake_znet, legacy_orders, tmp_path):
     port = free_port()
     env = consumer_env(fake_znet.url, ORDER_MONITOR_TEST_METRICS_PORT=str(port), ORDER_MONITOR_TEST_METRICS_TOKEN=TOKEN,
                        ORDER_MONITOR_TEST_LOG_LEVEL="INFO")
