@@ -111,6 +111,8 @@ def instruments() -> _Instruments | None:
     global _instruments
     if not enabled():
         return None
+    if _instruments is not None:  # every check passes here: no lock once they exist
+        return _instruments
     with _instruments_lock:
         if _instruments is None and available():
             _instruments = _Instruments()
