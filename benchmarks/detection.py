@@ -57,7 +57,7 @@ def real_stack(scale: float, per_policy: int, window: float, horizon: float, wor
         code = consumer.stop()
         stats = fake.stats()
     orders = {o.provider_referans: o for o in ProductOrder.objects.all()}
-    ledger = {m.referans: m for m in MonitoredOrder.objects.all()}
+    ledger = {m.reference: m for m in MonitoredOrder.objects.all()}
     rows = {}
     for name in POLICIES:
         delays, calls, wrong, missed, never_calls = [], [], 0, 0, []

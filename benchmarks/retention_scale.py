@@ -38,7 +38,7 @@ RETENTION_DAYS = 30
 
 LEDGER_SQL = """
 INSERT INTO order_monitor_monitoredorder (
-    order_id, provider, referans, product, state, stop_reason, attempts, error_streak, errors,
+    order_id, provider, reference, product, state, stop_reason, answered_checks, consecutive_failed_checks, failed_checks,
     dispatched_at, deadline_at, next_check_at, next_check_by, lease_until, lease_token,
     last_checked_at, last_outcome, last_provider_status, last_message, last_error,
     provider_completed_at, finished_at, created_at, updated_at)

@@ -30,7 +30,7 @@ FROM generate_series(1, %(total)s) AS g
 
 LEDGER = """
 INSERT INTO order_monitor_monitoredorder
-  (order_id, provider, referans, state, stop_reason, attempts, error_streak, errors, dispatched_at, deadline_at,
+  (order_id, provider, reference, state, stop_reason, answered_checks, consecutive_failed_checks, failed_checks, dispatched_at, deadline_at,
    next_check_at, next_check_by, lease_until, lease_token, last_checked_at, last_outcome, last_provider_status,
    last_message, last_error, provider_completed_at, finished_at, created_at, updated_at)
 SELECT id, 'znet', provider_referans,

@@ -60,3 +60,29 @@ def _moved(old_name: str) -> ModuleType:
         stacklevel=4,
     )
     return importlib.import_module(new_name)
+
+
+class renamed:  # noqa: N801 (used like a field declaration: ``referans = renamed("reference")``)
+    """An attribute renamed in 0.2: reading the old name warns and reads the new one.
+
+    Only reads are forwarded; ORM lookups (``filter(referans=...)``) must use the new
+    name, since Django resolves those from the model's fields.
+    """
+
+    def __init__(self, new_name: str) -> None:
+        self.new_name = new_name
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.old_name = f"{owner.__name__}.{name}"
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            # Class-level access is introspection (admin checks, dir(), dataclasses):
+            # the descriptor itself, without a warning.
+            return self
+        warnings.warn(
+            f"{self.old_name} is now .{self.new_name}; the old name will be removed in django-order-monitor 0.3.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(obj, self.new_name)

@@ -145,7 +145,7 @@ class Problems:
         "a slow reply would outlive the lease and a second worker could check the same order.",
         "Raise ORDER_MONITOR_LEASE_SECONDS above {seconds}, or lower the timeouts in ORDER_MONITOR_PROVIDERS[{name}]['OPTIONS'].",
     )
-    ENABLED_VALUE = Problem("order_monitor.E019", WRONG_VALUE, WRONG_VALUE_HINT)
+    FLAG_VALUE = Problem("order_monitor.E019", WRONG_VALUE, WRONG_VALUE_HINT)
     RETENTION_VALUE = Problem("order_monitor.E021", WRONG_VALUE, WRONG_VALUE_HINT)
     RETENTION_NOT_AFTER_DEADLINE = Problem(
         "order_monitor.E021",
@@ -194,7 +194,7 @@ WRONG_VALUE_PROBLEMS: dict[str, Problem] = {
         Problems.BREAKER_VALUE,
         Problems.REDIS_URL,
         Problems.CALLBACK_TOLERANCE,
-        Problems.ENABLED_VALUE,
+        Problems.FLAG_VALUE,
         Problems.RETENTION_VALUE,
     )
 }
@@ -419,9 +419,11 @@ def check_providers(app_configs=None, **kwargs) -> list:
         errors.extend(_check_provider(name, config, lease, rate_limit_example))
     default = app_settings.DEFAULT_PROVIDER
     known = sorted(name for name in providers if isinstance(name, str))
-    if default is not None and not (isinstance(default, str) and default in providers):
+    # With a loader, a default or the only providers may live in the shop's rows: not checkable at start-up.
+    loader = app_settings.PROVIDER_LOADER
+    if default is not None and not (isinstance(default, str) and (default in providers or loader)):
         errors.append(Problems.DEFAULT_PROVIDER_UNKNOWN(value=_short(default), known=known))
-    if not providers:
+    if not providers and not loader:
         errors.append(Problems.NO_PROVIDERS(example=PROVIDERS_EXAMPLE))
     return errors
 

@@ -137,6 +137,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("FIELDS", {}, "Role -> attribute overrides, merged over DEFAULT_FIELDS; None removes a role.", "order_monitor.E002"),
         Setting("ENABLED", True, "Master switch: False stops the hook and the sweep; queued checks no-op.", "order_monitor.E019", FLAG),
         Setting(
+            "SHADOW", False, "Check and record everything but write nothing to the shop's rows and run no shop code "
+            "(compare with order_monitor_shadow_report before switching).", "order_monitor.E019", FLAG,
+        ),
+        Setting(
             "DISPATCHED_STATUSES", ["pending", "sent", "processing", "queued"],
             "External statuses that mean 'sent to the provider, waiting' (case-insensitive).", "order_monitor.E005", WORDS,
         ),
@@ -224,6 +228,12 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("DEFAULT_PROVIDER", None, "The provider when neither the resolver nor the order names one.", "order_monitor.E010"),
         Setting("PROVIDER_RESOLVER", None, "Dotted path to callable(order) -> provider name or None.", "order_monitor.E011", DOTTED_CALLABLE),
+        # Providers kept in the shop's own rows (a tenant's integration and its credentials).
+        Setting(
+            "PROVIDER_LOADER", None, "Dotted path to callable(name) -> a PROVIDERS entry or None, for names not in PROVIDERS.",
+            "order_monitor.E011", DOTTED_CALLABLE,
+        ),
+        Setting("PROVIDER_LOADER_TTL", 60, "Seconds a loaded provider's configuration is reused before it is read again.", "order_monitor.E007", SECONDS_OR_ZERO),
         Setting(
             "TERMINAL_CALLBACK", None, "Dotted path to callable(transition), run inside the terminal transaction (refunds).",
             "order_monitor.E011", DOTTED_CALLABLE,
@@ -326,18 +336,3 @@ def get_order_model():
         raise ImproperlyConfigured(
             f"ORDER_MONITOR_ORDER_MODEL refers to {label!r}, which is not installed."
         ) from err
-
-
-def validate_provider_choice(name: Any) -> str:
-    """Return ``name`` when ORDER_MONITOR_PROVIDERS defines it; raise UnknownProviderError otherwise.
-
-    For callers that name a provider explicitly (``start_monitoring(order, provider=...)``):
-    a typo must fail at once, not time the order out into a refund a day later.
-    """
-    from .exceptions import UnknownProviderError
-
-    providers = app_settings.PROVIDERS
-    if isinstance(name, str) and isinstance(providers, dict) and name in providers:
-        return name
-    known = sorted(str(key) for key in providers) if isinstance(providers, dict) else []
-    raise UnknownProviderError(f"Provider {str(name)[:100]!r} is not in ORDER_MONITOR_PROVIDERS (known: {known}).")

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ._moved import renamed
 from .conf import order_model_reference
 from .outcomes import Outcome
 
@@ -65,15 +66,15 @@ class MonitoredOrder(models.Model):
         verbose_name=_("order"),
     )
     provider = models.CharField(_("provider"), max_length=100)
-    referans = models.CharField(_("provider reference"), max_length=255)
+    reference = models.CharField(_("provider reference"), max_length=255)
     #: The shop's product (the optional ``product`` role); the adaptive policy learns per product.
     product = models.CharField(_("product"), max_length=100, blank=True, default="")
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.WATCHING)
     stop_reason = models.CharField(_("stop reason"), max_length=255, blank=True, default="")
 
-    attempts = models.PositiveIntegerField(_("answered checks"), default=0)
-    error_streak = models.PositiveIntegerField(_("consecutive failed queries"), default=0)
-    errors = models.PositiveIntegerField(_("failed queries"), default=0)
+    answered_checks = models.PositiveIntegerField(_("answered checks"), default=0)
+    consecutive_failed_checks = models.PositiveIntegerField(_("consecutive failed queries"), default=0)
+    failed_checks = models.PositiveIntegerField(_("failed queries"), default=0)
     dispatched_at = models.DateTimeField(_("dispatched at"))
     deadline_at = models.DateTimeField(_("deadline"))
     next_check_at = models.DateTimeField(_("next check at"), null=True, blank=True)
@@ -99,6 +100,12 @@ class MonitoredOrder(models.Model):
 
     objects = MonitoredOrderQuerySet.as_manager()
 
+    # The 0.1 names, readable for one release.
+    referans = renamed("reference")
+    attempts = renamed("answered_checks")
+    errors = renamed("failed_checks")
+    error_streak = renamed("consecutive_failed_checks")
+
     class Meta:
         verbose_name = _("monitored order")
         verbose_name_plural = _("monitored orders")
@@ -109,7 +116,7 @@ class MonitoredOrder(models.Model):
                 name="order_monitor_due_idx",
                 condition=Q(state="watching"),
             ),
-            models.Index(fields=["provider", "referans"], name="order_monitor_ref_idx"),
+            models.Index(fields=["provider", "reference"], name="order_monitor_ref_idx"),
             models.Index(fields=["state", "finished_at"], name="order_monitor_state_idx"),
         ]
         permissions = [("view_pin", _("Can see delivered PINs in full"))]

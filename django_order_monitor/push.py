@@ -30,7 +30,7 @@ from django.utils import timezone
 from .conf import app_settings
 from .engine import gate, transitions
 from .models import CallbackReceipt, MonitoredOrder
-from .providers import breaker
+from .providers import breaker, provider_config
 from .providers.adapters.base import (
     Outcome,
     StatusResult,
@@ -68,7 +68,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def secret_for(provider: str) -> str | None:
-    return ((app_settings.PROVIDERS or {}).get(provider) or {}).get("CALLBACK_SECRET") or None
+    return (provider_config(provider) or {}).get("CALLBACK_SECRET") or None
 
 
 def verify(provider: str, timestamp: str, signature: str, body: bytes, now: float | None = None) -> str:
@@ -94,7 +94,7 @@ def verify(provider: str, timestamp: str, signature: str, body: bytes, now: floa
 
 
 def parse(body: bytes) -> tuple[str, StatusResult]:
-    """``{"referans": str, "status": word, "pin": str?, "message": str?}`` -> (referans, result).
+    """``{"referans": str, "status": word, "pin": str?, "message": str?}`` -> (reference, result).
 
     Every text must be a JSON string (a reference may also be an integer). A
     completion needs a real PIN: a non-blank string without control characters
@@ -107,10 +107,10 @@ def parse(body: bytes) -> tuple[str, StatusResult]:
         raise CallbackRejected(400, "body is not JSON") from None
     if not isinstance(data, dict):
         raise CallbackRejected(400, "body needs a 'referans'")
-    referans = data.get("referans")
-    if isinstance(referans, int) and not isinstance(referans, bool):
-        referans = str(referans)
-    if not _is_text(referans) or not referans.strip():
+    reference = data.get("referans")
+    if isinstance(reference, int) and not isinstance(reference, bool):
+        reference = str(reference)
+    if not _is_text(reference) or not reference.strip():
         raise CallbackRejected(400, "body needs a 'referans'")
     status, pin, message = data.get("status"), data.get("pin"), data.get("message")
     if not _is_text(status) or (pin is not None and not _is_text(pin)) or (message is not None and not _is_text(message)):
@@ -125,7 +125,7 @@ def parse(body: bytes) -> tuple[str, StatusResult]:
     masked = mask_pin(mask_pin(message or "", pin if real_pin else None), real_pin)
     # Only a completion carries a PIN to the shop's row.
     kept_pin = real_pin if outcome is Outcome.COMPLETED else None
-    return referans.strip(), StatusResult(outcome, pin=kept_pin, message=masked[:500], provider_status=status[:50])
+    return reference.strip(), StatusResult(outcome, pin=kept_pin, message=masked[:500], provider_status=status[:50])
 
 
 def _is_text(value) -> bool:
@@ -153,8 +153,8 @@ def handle(provider: str, timestamp: str, signature: str, body: bytes) -> Callba
     at all: a push that failed to apply (503) leaves no receipt behind.
     """
     digest = verify(provider, timestamp, signature, body)
-    referans, result = parse(body)
-    entry = MonitoredOrder.objects.filter(provider=provider, referans=referans).order_by("-pk").first()
+    reference, result = parse(body)
+    entry = MonitoredOrder.objects.filter(provider=provider, reference=reference).order_by("-pk").first()
     if entry is None:
         raise CallbackRejected(404, "no followed order has this reference")
     try:
@@ -171,10 +171,10 @@ def handle(provider: str, timestamp: str, signature: str, body: bytes) -> Callba
     except Exception as err:
         # Only the type: the message of a shop's exception may carry anything, a PIN included.
         logger.error(
-            "Push for order %s (provider=%s referans=%s) not applied: %s; the provider's retry will be accepted",
+            "Push for order %s (provider=%s reference=%s) not applied: %s; the provider's retry will be accepted",
             entry.order_id,
             provider,
-            referans,
+            reference,
             type(err).__name__,
         )
         raise CallbackRejected(503, "the answer could not be applied; retry later") from None

@@ -11,8 +11,9 @@ import logging
 
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown, on_startup
+from huey.storage import RedisStorage
 
-from . import metrics, providers, push
+from . import background, metrics, providers, push
 from .conf import app_settings
 from .engine import grouping, pipeline, retention, scheduling, sweep
 from .providers import ratelimit
@@ -111,4 +112,7 @@ def enqueue(monitored_order_id: int, eta: dt.datetime | None = None) -> None:
 
 
 scheduling.install(enqueue)
-ratelimit.share_with_queue(HUEY.name, getattr(HUEY.storage, "conn", None))
+background.install(check_now=check_order_now, run_admin_action=admin_action_chunk)
+# Only a Redis queue's connection is shared: reading ``conn`` of a SQLite or PostgreSQL
+# storage would open a database connection in every process that imports this module.
+ratelimit.share_with_queue(HUEY.name, HUEY.storage.conn if isinstance(HUEY.storage, RedisStorage) else None)

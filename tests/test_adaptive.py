@@ -94,15 +94,15 @@ def test_learns_each_providers_history_from_the_ledger(db):
     now = timezone.now()
     for number in range(200):
         MonitoredOrder.objects.create(
-            order_id=uuid.uuid4(), provider="slow", referans=f"R{number}", state="completed",
+            order_id=uuid.uuid4(), provider="slow", reference=f"R{number}", state="completed",
             dispatched_at=now - dt.timedelta(seconds=400), deadline_at=now, finished_at=now - dt.timedelta(seconds=100),
         )
     MonitoredOrder.objects.create(
-        order_id=uuid.uuid4(), provider="slow", referans="T", state="timed_out",
+        order_id=uuid.uuid4(), provider="slow", reference="T", state="timed_out",
         dispatched_at=now - dt.timedelta(days=1), deadline_at=now, finished_at=now,
     )
     MonitoredOrder.objects.create(  # too old for the window
-        order_id=uuid.uuid4(), provider="slow", referans="OLD", state="completed",
+        order_id=uuid.uuid4(), provider="slow", reference="OLD", state="completed",
         dispatched_at=now - dt.timedelta(days=30), deadline_at=now, finished_at=now - dt.timedelta(days=30),
     )
     policy = AdaptivePolicy()
@@ -138,7 +138,7 @@ def test_without_dispatch_time_it_is_the_seed_schedule():
 def finished(provider, product, seconds, count, now):
     MonitoredOrder.objects.bulk_create(
         MonitoredOrder(
-            order_id=uuid.uuid4(), provider=provider, product=product, referans=f"{product}{n}", state="completed",
+            order_id=uuid.uuid4(), provider=provider, product=product, reference=f"{product}{n}", state="completed",
             dispatched_at=now - dt.timedelta(seconds=seconds + 60), deadline_at=now, finished_at=now - dt.timedelta(seconds=60),
         )
         for n in range(count)

@@ -90,7 +90,7 @@ def said(response):
 
 
 def listed(response):
-    return sorted(entry.referans for entry in response.context["cl"].result_list)
+    return sorted(entry.reference for entry in response.context["cl"].result_list)
 
 
 # -- the ledger list and detail page ------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_no_one_adds_ledger_rows_by_hand(admin_client):
 
 def test_filters_by_state_provider_overdue_and_stuck(operator, completed, watching, make_order, clock):
     late = MonitoredOrder.objects.get(order=make_order(referans="REF-LATE"))
-    MonitoredOrder.objects.filter(pk=late.pk).update(next_check_at=START - dt.timedelta(minutes=30), error_streak=5)
+    MonitoredOrder.objects.filter(pk=late.pk).update(next_check_at=START - dt.timedelta(minutes=30), consecutive_failed_checks=5)
     assert listed(operator.get(LEDGER, {"state__exact": "watching"})) == ["REF-LATE", "REF-WAIT"]
     assert listed(operator.get(LEDGER, {"state__exact": "completed"})) == ["REF-DONE"]
     assert listed(operator.get(LEDGER, {"provider": "memory"})) == ["REF-DONE", "REF-LATE", "REF-WAIT"]
@@ -175,14 +175,14 @@ def test_the_check_now_task_checks_an_order_that_is_not_due(operator, watching, 
 
 def test_restart_gives_new_attempts_and_a_new_deadline(operator, watching, completed, clock):
     clock.shift(dt.timedelta(hours=2))
-    MonitoredOrder.objects.filter(pk=watching.pk).update(state="stopped", stop_reason="x", attempts=20)
+    MonitoredOrder.objects.filter(pk=watching.pk).update(state="stopped", stop_reason="x", answered_checks=20)
     response = act(operator, LEDGER, "monitor_restart", watching.pk, completed.pk)
     assert said(response) == [
         "Restarted monitoring of 1 order (new attempts and deadline).",
         "Skipped 1 order, already ended (completed); it is never finished twice: 00000000-0000-0000-0000-000000000001.",
     ]
     watching.refresh_from_db()
-    assert (watching.state, watching.attempts, watching.stop_reason) == ("watching", 0, "")
+    assert (watching.state, watching.answered_checks, watching.stop_reason) == ("watching", 0, "")
     assert watching.deadline_at == START + dt.timedelta(hours=26)
 
 

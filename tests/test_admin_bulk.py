@@ -133,7 +133,7 @@ def test_select_all_check_now_queues_chunks_that_queue_one_check_per_followed_or
 
 def test_select_all_restart_is_queued(operator, followed, queue):
     followed(1200)
-    MonitoredOrder.objects.update(state="stopped", stop_reason="paused by hand", attempts=7)
+    MonitoredOrder.objects.update(state="stopped", stop_reason="paused by hand", answered_checks=7)
     response = select_all(operator, LEDGER, "monitor_restart", post="")
     assert said(response) == [
         "Queued a restart of monitoring of 1200 orders in the background; ended orders are skipped."
@@ -142,7 +142,7 @@ def test_select_all_restart_is_queued(operator, followed, queue):
     assert {(task.name, task.args[0]) for task in chunks} == {("order_monitor.admin_action_chunk", "monitor_restart")}
     queue.run_pending(max_tasks=len(chunks))  # the restarts only, not the checks they queue
     assert states() == {"watching": 1200}
-    assert set(MonitoredOrder.objects.values_list("attempts", "stop_reason")) == {(0, "")}
+    assert set(MonitoredOrder.objects.values_list("answered_checks", "stop_reason")) == {(0, "")}
 
 
 def test_chunks_queued_under_the_0_1_task_names_still_run(followed, queue):

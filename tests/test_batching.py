@@ -45,7 +45,7 @@ def test_one_call_checks_every_due_order(fake, make_order):
     failed.refresh_from_db()
     assert (done.status, done.pin_code, failed.status) == ("approved", "PIN-0001", "rejected")
     waiting_entry.refresh_from_db()
-    assert waiting_entry.attempts == 1 and waiting_entry.lease_token == "" and waiting_entry.next_check_at > timezone.now()
+    assert waiting_entry.answered_checks == 1 and waiting_entry.lease_token == "" and waiting_entry.next_check_at > timezone.now()
     assert StatusCheck.objects.count() == 3  # one history row per order
     assert reports[2].next_check_at == waiting_entry.next_check_at
 
@@ -58,7 +58,7 @@ def test_missing_answer_and_transport_failure_are_query_errors(fake, make_order)
     reports = grouping.check_batch([entry.pk, ghost.pk])
     assert [r.result for r in reports] == ["processing", "query_error"]
     ghost.refresh_from_db()
-    assert (ghost.state, ghost.errors, ghost.attempts) == ("watching", 1, 0)
+    assert (ghost.state, ghost.failed_checks, ghost.answered_checks) == ("watching", 1, 0)
 
     fake.stop()  # the provider is down: every order's query fails, none of the orders does
     providers.close_all()  # drop the kept-alive connection too

@@ -39,7 +39,7 @@ def test_repeated_transport_failures_pause_the_provider(clock, queue, make_order
     assert [r.ran for r in reports] == [True, True, True, False, False, False]
     assert all(r.skipped_reason.startswith("deferred: provider memory paused until") for r in reports[3:])
     deferred = MonitoredOrder.objects.filter(order__in=orders[3:])
-    assert all(e.attempts == 0 and e.error_streak == 0 and e.errors == 0 for e in deferred)
+    assert all(e.answered_checks == 0 and e.consecutive_failed_checks == 0 and e.failed_checks == 0 for e in deferred)
     assert all(START + dt.timedelta(seconds=130) <= e.next_check_at <= START + dt.timedelta(seconds=190) for e in deferred)
 
 

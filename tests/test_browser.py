@@ -125,7 +125,7 @@ def shop(make_order, queue):
                 result="processing" if k < n % 4 else "completed", provider_status="1",
             )
         result = StatusResult(Outcome.COMPLETED, pin=f"{PIN}-{n}", message="İşlem tamamlandı", provider_status="2")
-        MonitoredOrder.objects.filter(pk=entry.pk).update(attempts=n % 4, last_provider_status="1")
+        MonitoredOrder.objects.filter(pk=entry.pk).update(answered_checks=n % 4, last_provider_status="1")
         transitions.finish(entry, "completed", result=result, source="poll", now=dispatched + dt.timedelta(seconds=took))
         MonitoredOrder.objects.filter(pk=entry.pk).update(last_provider_status="2")
     failed = MonitoredOrder.objects.get(order=make_order(id=oid(100), referans="ZN4712001"))
@@ -138,7 +138,7 @@ def shop(make_order, queue):
                                    message="ProviderTimeout: znet: read timeout after 20s")
     overdue = MonitoredOrder.objects.get(order_id=oid(202))
     MonitoredOrder.objects.filter(pk=overdue.pk).update(
-        next_check_at=now - dt.timedelta(minutes=25), error_streak=3, errors=3, last_error="ProviderTimeout: znet: read timeout after 20s"
+        next_check_at=now - dt.timedelta(minutes=25), consecutive_failed_checks=3, failed_checks=3, last_error="ProviderTimeout: znet: read timeout after 20s"
     )
     queue.flush()  # the checks the hook enqueued are not this test's business
     return overdue

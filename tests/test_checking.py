@@ -34,7 +34,7 @@ def test_checks_follow_the_seed_backoff(clock, queue, make_order):
     seconds = [t.total_seconds() for t in check_times(entry)]
     # First check 60 s after dispatch, then 30, 60, 120, 240, 480 s apart.
     assert seconds == [60, 90, 150, 270, 510, 990]
-    assert entry.attempts == 6
+    assert entry.answered_checks == 6
     assert entry.state == "watching"
 
 
@@ -95,15 +95,15 @@ def test_failed_queries_are_recorded_and_retried_without_using_attempts(clock, q
     order.refresh_from_db()
     assert order.status == "pending" and order.external_status == "sent"
     assert entry.state == "watching"
-    assert entry.attempts == 0
-    assert entry.error_streak == entry.errors == 5
+    assert entry.answered_checks == 0
+    assert entry.consecutive_failed_checks == entry.failed_checks == 5
     assert "read timeout" in entry.last_error
     assert set(StatusCheck.objects.filter(monitored_order=entry).values_list("result", flat=True)) == {"transport_error"}
 
     memory.set_answer("R-4", StatusResult.query_error("3|Sistem meşgul", provider_status="3"))
     queue.run_until(START + dt.timedelta(minutes=30))
     entry.refresh_from_db()
-    assert entry.attempts == 0 and entry.state == "watching"
+    assert entry.answered_checks == 0 and entry.state == "watching"
     assert StatusCheck.objects.filter(monitored_order=entry, result="query_error").exists()
 
     memory.complete("R-4", pin="PIN-4")
@@ -117,7 +117,7 @@ def test_after_quick_attempts_the_sweep_drives_the_checks(clock, queue, make_ord
     order = make_order()
     queue.run_until(START + dt.timedelta(hours=1))
     entry = MonitoredOrder.objects.get(order=order)
-    assert entry.attempts == 3
+    assert entry.answered_checks == 3
     assert entry.next_check_by == "sweep"
     assert queue.huey.scheduled_count() == 0  # no chain left; the sweep owns it
     assert entry.next_check_at == START + dt.timedelta(seconds=150 + 300)
@@ -216,7 +216,7 @@ def test_failing_terminal_callback_rolls_back_and_retries(clock, queue, make_ord
     # Nothing half-applied: the order has no PIN, the ledger is still watching and unleased,
     # and the failure is a failed check with its backoff, like a failed query.
     assert (order.pin_code, order.status, entry.state, entry.lease_token) == (None, "pending", "watching", "")
-    assert (report.result, entry.error_streak, entry.last_outcome) == ("internal_error", 1, "internal_error")
+    assert (report.result, entry.consecutive_failed_checks, entry.last_outcome) == ("internal_error", 1, "internal_error")
     assert entry.last_error.startswith("internal error: RuntimeError at hooks.py:")
     assert list(entry.checks.values_list("result", flat=True)) == ["internal_error", "completed"]
     settings.ORDER_MONITOR_TERMINAL_CALLBACK = "tests.hooks.record_terminal"

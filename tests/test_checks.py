@@ -222,6 +222,9 @@ WRONG_SETTINGS = [
     ("ORDER_MONITOR_ENABLED", "False", [
         E(19, "ORDER_MONITOR_ENABLED is 'False'; it must be True or False.", "Default: ORDER_MONITOR_ENABLED = True."),
     ]),
+    ("ORDER_MONITOR_SHADOW", 1, [
+        E(19, "ORDER_MONITOR_SHADOW is 1; it must be True or False.", "Default: ORDER_MONITOR_SHADOW = False."),
+    ]),
     ("ORDER_MONITOR_RETENTION", 3600, [
         E(21, "ORDER_MONITOR_RETENTION is 3600; it must be None (keep everything) or a number of seconds >= 86400 (one day).", "Default: ORDER_MONITOR_RETENTION = None."),
     ]),
@@ -542,7 +545,7 @@ def test_the_docs_tables_are_these_tables(intro, table):
 
 
 def test_validate_provider_choice_names_the_known_providers(settings):
-    from django_order_monitor.conf import validate_provider_choice
+    from django_order_monitor.providers import validate_choice as validate_provider_choice
     from django_order_monitor.exceptions import UnknownProviderError
 
     assert validate_provider_choice("memory") == "memory"

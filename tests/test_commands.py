@@ -34,7 +34,7 @@ def run(*args):
 def ledger(order_id, *, state="watching", dispatched=START, **fields):
     fields.setdefault("deadline_at", dispatched + dt.timedelta(hours=24))
     return MonitoredOrder.objects.create(
-        order_id=order_id, provider="memory", referans=f"R-{order_id.int}", state=state, dispatched_at=dispatched, **fields
+        order_id=order_id, provider="memory", reference=f"R-{order_id.int}", state=state, dispatched_at=dispatched, **fields
     )
 
 
@@ -54,7 +54,7 @@ def history(clock):
     checks(c, 100)
     checks(c, 5000, result="transport_error")
     ledger(D, next_check_at=START - 10 * MINUTE)
-    ledger(E, next_check_at=START + 5 * MINUTE, next_check_by="sweep", attempts=20)
+    ledger(E, next_check_at=START + 5 * MINUTE, next_check_by="sweep", answered_checks=20)
 
 
 def test_status_summarises_states_overdue_the_day_and_providers(history):
@@ -90,7 +90,7 @@ def test_status_json_carries_the_same_figures(history):
     assert (data["overdue"], data["sweep_driven"], data["stuck"]) == (1, 1, 0)
     assert data["time_to_pin"] == {"n": 2, "p50": 180.0, "p90": 276.0, "p99": 297.6, "sampled": False}
     assert data["checks_per_order"] == {"orders": 3, "mean": 2.0, "max": 3, "sampled": False}
-    assert [(p["window"], p["checks"], p["errors"]) for p in data["providers"]] == [("1h", 5, 1), ("24h", 6, 1)]
+    assert [(p["window"], p["checks"], p["failed_checks"]) for p in data["providers"]] == [("1h", 5, 1), ("24h", 6, 1)]
     assert [b["count"] for b in data["delay_histogram"]] == [0, 0, 1, 0, 1, 0, 0, 0, 0]
     assert data["ended_by_hour"][-1] == {
         "hour": "2026-11-01T12:00:00+00:00", "completed": 0, "failed": 0, "timed_out": 0, "stopped": 0
@@ -128,7 +128,7 @@ def test_check_starts_following_an_order_the_hook_missed(clock, make_order):
     ProductOrder.objects.filter(pk=order.pk).update(external_status="sent")  # update(): no post-save hook
     out = run("order_monitor_check", str(A))
     assert out.splitlines()[0] == "Started following order 00000000-0000-0000-0000-000000000001."
-    assert MonitoredOrder.objects.get(order_id=A).attempts == 1
+    assert MonitoredOrder.objects.get(order_id=A).answered_checks == 1
 
 
 def test_check_json(clock, make_order):
@@ -277,8 +277,8 @@ def test_explain_a_leased_overdue_order_past_its_deadline(clock, make_order):
         lease_token="t",
         last_checked_at=START + 2 * MINUTE,
         last_outcome="transport_error",
-        errors=4,
-        error_streak=4,
+        failed_checks=4,
+        consecutive_failed_checks=4,
         last_error="ProviderTimeout: znet: read timeout after 20s",
     )
     clock.shift(dt.timedelta(minutes=20))

@@ -23,7 +23,7 @@ MINUTE = dt.timedelta(minutes=1)
 def ledger(n, *, state="watching", dispatched=START, **fields):
     fields.setdefault("deadline_at", dispatched + dt.timedelta(hours=24))
     return MonitoredOrder.objects.create(
-        order_id=uuid.UUID(int=n), provider="memory", referans=f"R-{n}", state=state, dispatched_at=dispatched, **fields
+        order_id=uuid.UUID(int=n), provider="memory", reference=f"R-{n}", state=state, dispatched_at=dispatched, **fields
     )
 
 
@@ -36,7 +36,7 @@ def figures(clock):
         StatusCheck.objects.create(monitored_order=entry, checked_at=START - 30 * MINUTE, latency_ms=100 * n, result="completed")
     ledger(4, state="timed_out", dispatched=START - dt.timedelta(hours=25), finished_at=START - 60 * MINUTE)
     ledger(5, next_check_at=START - 20 * MINUTE)
-    stuck = ledger(6, next_check_at=START + MINUTE, error_streak=3)
+    stuck = ledger(6, next_check_at=START + MINUTE, consecutive_failed_checks=3)
     StatusCheck.objects.create(monitored_order=stuck, checked_at=START - 5 * MINUTE, latency_ms=20000, result="transport_error")
 
 
@@ -130,10 +130,10 @@ def test_overdue_means_later_than_the_sweep_promises(clock, settings):
 
 def test_stuck_kinds(clock):
     past = ledger(1, deadline_at=START - 10 * MINUTE)
-    failing = ledger(2, error_streak=3)
+    failing = ledger(2, consecutive_failed_checks=3)
     abandoned = ledger(3, lease_until=START - MINUTE, lease_token="t")
-    ledger(4, error_streak=2, deadline_at=START - MINUTE)
-    ledger(5, state="failed", error_streak=9)
+    ledger(4, consecutive_failed_checks=2, deadline_at=START - MINUTE)
+    ledger(5, state="failed", consecutive_failed_checks=9)
 
     def pks(kind):
         return sorted(e.pk for e in MonitoredOrder.objects.filter(stats.stuck_q(kind, START)))

@@ -172,7 +172,7 @@ def test_a_completion_without_a_storable_pin_is_a_failed_query(clock, queue, mak
     check = entry.checks.get()
     assert check.result == "query_error"
     assert check.message.startswith("query error: completion refused: ")
-    assert (entry.error_streak, entry.attempts) == (1, 0)
+    assert (entry.consecutive_failed_checks, entry.answered_checks) == (1, 0)
 
 
 def test_a_pin_of_the_columns_full_length_is_stored_unchanged(clock, queue, make_order):
@@ -277,7 +277,7 @@ def test_an_order_dispatched_again_with_a_new_reference_is_followed_again(clock,
     order.refresh_from_db()
     assert (order.status, order.pin_code) == ("approved", "NEW-PIN-1")
     entry = MonitoredOrder.objects.get(order=order)
-    assert (entry.referans, entry.state) == ("NEW-1", "completed")
+    assert (entry.reference, entry.state) == ("NEW-1", "completed")
 
 
 def test_the_sweep_finds_an_order_dispatched_again_with_update(clock, queue, make_order):
@@ -326,7 +326,7 @@ def test_the_ledger_keeps_the_final_provider_status_and_counts_the_answer(clock,
     memory.complete("BOOK-1", pin="BOOK-PIN-1")
     queue.run_until(START + dt.timedelta(minutes=5))
     entry = MonitoredOrder.objects.get(order=order)
-    assert (entry.state, entry.last_provider_status, entry.attempts, entry.last_outcome) == ("completed", "2", 1, "completed")
+    assert (entry.state, entry.last_provider_status, entry.answered_checks, entry.last_outcome) == ("completed", "2", 1, "completed")
     assert entry.last_checked_at == START + dt.timedelta(seconds=60)
 
 

@@ -25,7 +25,7 @@ def test_dispatched_order_is_followed_and_first_check_enqueued_on_commit(clock, 
         # Nothing reaches Huey before the row is committed.
         assert waiting_checks(queue) == 0
     entry = MonitoredOrder.objects.get(order=order)
-    assert entry.referans == "1760885915220128"
+    assert entry.reference == "1760885915220128"
     assert entry.provider == "memory"
     assert entry.state == "watching"
     assert entry.deadline_at == START + dt.timedelta(hours=24)
@@ -76,7 +76,7 @@ def test_explicit_start_for_orders_written_with_update(clock, queue, make_order)
     again = start_monitoring(order.pk)
 
     assert entry.pk == again.pk
-    assert entry.referans == "REF-UPDATE"
+    assert entry.reference == "REF-UPDATE"
     assert waiting_checks(queue) == 1
 
 

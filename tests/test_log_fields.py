@@ -41,7 +41,7 @@ def test_every_engine_record_carries_the_order_fields_and_never_the_pin(caplog, 
     other = MonitoredOrder.objects.get(order=make_order(referans="R-STOP"))
     stop_monitoring(other, "an operator stopped it")
     make_order(referans="R-SWEPT")
-    MonitoredOrder.objects.filter(referans="R-SWEPT").delete()  # unwatched: the sweep finds it
+    MonitoredOrder.objects.filter(reference="R-SWEPT").delete()  # unwatched: the sweep finds it
     run_sweep()
 
     records = engine_records(caplog)

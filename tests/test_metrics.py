@@ -146,13 +146,13 @@ def test_late_completions_are_counted_once(client, make_order):
 def ledger(n, **fields):
     fields.setdefault("dispatched_at", START - dt.timedelta(minutes=30))
     fields.setdefault("deadline_at", START + dt.timedelta(hours=23))
-    return MonitoredOrder.objects.create(order_id=uuid.UUID(int=n), provider="memory", referans=f"G-{n}", **fields)
+    return MonitoredOrder.objects.create(order_id=uuid.UUID(int=n), provider="memory", reference=f"G-{n}", **fields)
 
 
 def test_gauges_are_read_from_the_database_at_each_scrape(client, clock):
     ledger(1, next_check_at=START + dt.timedelta(minutes=1))
     ledger(2, next_check_at=START - dt.timedelta(minutes=20))  # overdue: later than grace + sweep interval
-    ledger(3, next_check_at=START + dt.timedelta(minutes=1), error_streak=3)  # stuck: failing queries
+    ledger(3, next_check_at=START + dt.timedelta(minutes=1), consecutive_failed_checks=3)  # stuck: failing queries
     ledger(4, state="completed", finished_at=START)
     samples, _ = scrape(client)
     assert value(samples, "order_monitor_followed_orders") == 3

@@ -59,7 +59,7 @@ def test_fault_is_recorded_retried_and_then_the_real_answer_wins(znet, clock, ma
     check = StatusCheck.objects.get()
     assert check.result == result
     assert message in check.message
-    assert (entry.state, entry.attempts, entry.error_streak) == ("watching", 0, 1)
+    assert (entry.state, entry.answered_checks, entry.consecutive_failed_checks) == ("watching", 0, 1)
     assert (order.status, order.external_status, order.pin_code) == ("pending", "sent", None)
     # Retried after the error backoff (30 s +/- 10 % jitter), not given up.
     assert abs((report.next_check_at - START).total_seconds() - 91) <= 3

@@ -98,7 +98,7 @@ def test_a_pruned_order_still_open_in_the_shop_is_not_followed_again(history, se
     prune()
     report = run_sweep()
     assert report.discovered == []
-    assert not MonitoredOrder.objects.filter(referans="R-old").exists()
+    assert not MonitoredOrder.objects.filter(reference="R-old").exists()
 
 
 def test_without_a_dispatched_at_role_only_the_history_is_pruned(history, settings):

@@ -47,10 +47,10 @@ def test_claim_refuses_an_order_that_is_leased_not_due_or_ended(clock, due_entry
 
 def test_release_needs_the_lease_token_and_saves_the_changes(due_entry):
     claimed = leases.claim(due_entry.pk)
-    assert leases.release(due_entry.pk, "0" * 32, attempts=9) is False
-    assert leases.release(due_entry.pk, claimed.lease_token, attempts=9, last_error="x" * 10) is True
+    assert leases.release(due_entry.pk, "0" * 32, answered_checks=9) is False
+    assert leases.release(due_entry.pk, claimed.lease_token, answered_checks=9, last_error="x" * 10) is True
     entry = MonitoredOrder.objects.get(pk=due_entry.pk)
-    assert (entry.attempts, entry.last_error, entry.lease_until, entry.lease_token) == (9, "x" * 10, None, "")
+    assert (entry.answered_checks, entry.last_error, entry.lease_until, entry.lease_token) == (9, "x" * 10, None, "")
 
 
 def test_old_sqlite_without_returning_claims_through_the_orm(due_entry, monkeypatch):

@@ -55,7 +55,7 @@ def test_sweep_recovers_a_lost_chain(clock, queue, make_order):
     queue.run_until(START + dt.timedelta(minutes=4))
     entry.refresh_from_db()
     assert StatusCheck.objects.filter(monitored_order=entry).count() >= 1
-    assert entry.attempts >= 1 and entry.next_check_by == "task"
+    assert entry.answered_checks >= 1 and entry.next_check_by == "task"
 
 
 def test_sweep_enqueues_sweep_driven_orders_oldest_first_in_batches(clock, queue, make_order, settings):

@@ -230,7 +230,7 @@ def test_bom_is_stripped(fake, znet):
 def test_place_order(fake, znet):
     placed = znet.place_order("P1", oyun="12", kupur="100", musteri_tel="5550001122", oyuncu_bilgi="player#1")
     assert isinstance(placed, PlacedOrder)
-    assert placed.referans == "P1"
+    assert placed.reference == "P1"
     assert placed.cost + placed.balance == Decimal("100000.00")
     assert fake.order("P1")["params"]["oyuncu_bilgi"] == "player#1"
     with pytest.raises(ProviderRejected) as duplicate:

@@ -20,13 +20,17 @@ from .actions import SteeringActions
 
 
 class ProviderFilter(admin.SimpleListFilter):
-    """Providers from ORDER_MONITOR_PROVIDERS (no DISTINCT over the whole ledger)."""
+    """Providers from ORDER_MONITOR_PROVIDERS, and those of followed orders when a loader
+    keeps providers in the shop's rows (no DISTINCT over the whole ledger)."""
 
     title = _("provider")
     parameter_name = "provider"
 
     def lookups(self, request, model_admin):
-        return [(name, name) for name in sorted(app_settings.PROVIDERS or {})]
+        names = set(app_settings.PROVIDERS or {})
+        if app_settings.PROVIDER_LOADER:
+            names.update(MonitoredOrder.objects.active().values_list("provider", flat=True).distinct())
+        return [(name, name) for name in sorted(names)]
 
     def queryset(self, request, queryset):
         return queryset.filter(provider=self.value()) if self.value() else queryset
@@ -107,9 +111,9 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
     list_display = (
         "order_column",
         "provider",
-        "referans",
+        "reference",
         "state_column",
-        "attempts",
+        "answered_checks",
         "next_check_column",
         "age_column",
         "last_provider_status",
@@ -117,7 +121,7 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
         "pin_column",
     )
     list_filter = ("state", "next_check_by", ProviderFilter, OverdueFilter, StuckFilter, LateCompletionFilter)
-    search_fields = ("referans",)
+    search_fields = ("reference",)
     search_help_text = _("An order id (exact), or any part of a provider reference.")
     ordering = ("-pk",)
     # A count of a million-row ledger on every filtered page is not worth it.
@@ -126,14 +130,14 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
     inlines = (StatusCheckInline,)
     change_list_template = "order_monitor/admin/change_list.html"
     fieldsets = (
-        (None, {"fields": ("order_column", "provider", "referans", "product", "state", "stop_reason", "pin_column")}),
+        (None, {"fields": ("order_column", "provider", "reference", "product", "state", "stop_reason", "pin_column")}),
         (
             _("Schedule"),
             {
                 "fields": (
-                    "attempts",
-                    "errors",
-                    "error_streak",
+                    "answered_checks",
+                    "failed_checks",
+                    "consecutive_failed_checks",
                     "dispatched_at",
                     "deadline_at",
                     "next_check_at",
@@ -185,7 +189,7 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        condition = Q(referans__icontains=term)
+        condition = Q(reference__icontains=term)
         order_pk = _as_order_pk(term)
         if order_pk is not None:
             condition |= Q(order_id=order_pk)
@@ -264,14 +268,14 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
 
 
 def _provider_row(figures: stats.ProviderFigures) -> dict:
-    rate = figures.error_rate
+    rate = figures.failure_rate
     latency = figures.latency
     return {
         "provider": figures.provider,
         "window": figures.window,
         "checks": figures.checks,
-        "errors": figures.errors,
-        "error_rate": f"{rate:.1%}" if rate is not None else "–",
+        "failed_checks": figures.failed_checks,
+        "failure_rate": f"{rate:.1%}" if rate is not None else "–",
         "mean": f"{figures.latency_mean_ms:.0f}" if figures.latency_mean_ms is not None else "–",
         "p50": f"{latency.p50:.0f}" if latency.p50 is not None else "–",
         "p90": f"{latency.p90:.0f}" if latency.p90 is not None else "–",

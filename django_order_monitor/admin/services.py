@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .. import background
 from ..conf import app_settings
 from ..engine import following, transitions
 from ..exceptions import NotMonitorable
@@ -117,14 +118,10 @@ def queue_in_background(name: str, monitored_order_ids: Sequence[int], reason: s
     The task runs the action's own step, as the request would; its arguments
     are the action's name, ledger ids and the operator's reason, never a PIN.
     """
-    from ..tasks import (
-        admin_action_chunk,  # Huey's Django glue is loaded only when needed
-    )
-
     tally = tally or Tally()
     for chunk in chunks(monitored_order_ids):
         try:
-            admin_action_chunk(name, chunk, reason)
+            background.run_admin_action(name, chunk, reason)
         except Exception as err:  # Redis down: say so to the operator instead of a 500
             logger.warning("Could not queue %s of %d orders (%s)", name, len(chunk), type(err).__name__)
             tally.not_queued += len(chunk)
@@ -135,12 +132,8 @@ def queue_in_background(name: str, monitored_order_ids: Sequence[int], reason: s
 
 def enqueue_check_now(monitored_order_id: int) -> bool:
     """Enqueue an operator's forced check; False when the queue refused it."""
-    from ..tasks import (
-        check_order_now,  # Huey's Django glue is loaded only when needed
-    )
-
     try:
-        check_order_now(monitored_order_id)
+        background.check_now(monitored_order_id)
     except Exception as err:  # Redis down: say so to the operator instead of a 500
         logger.warning("Could not enqueue check now of monitored order %s (%s)", monitored_order_id, type(err).__name__)
         return False

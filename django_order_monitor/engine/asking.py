@@ -43,9 +43,9 @@ def ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tu
             adapter = get_provider(provider)
             called = True
             if len(group) == 1:
-                answers = {group[0].referans: adapter.fetch_status(group[0].referans)}
+                answers = {group[0].reference: adapter.fetch_status(group[0].reference)}
             else:
-                answers = dict(adapter.fetch_statuses([entry.referans for entry in group]))
+                answers = dict(adapter.fetch_statuses([entry.reference for entry in group]))
         except UnknownProviderError as err:
             error = str(err)
         except ProviderError as err:
@@ -64,7 +64,7 @@ def ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tu
     checks = []
     this_worker = worker()
     for entry in group:
-        result = answers.get(entry.referans)
+        result = answers.get(entry.reference)
         if result is None:
             why = error or "query error: no answer for the order"
             kind = StatusCheck.Result.TRANSPORT_ERROR if error else StatusCheck.Result.QUERY_ERROR

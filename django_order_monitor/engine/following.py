@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .. import sql
-from ..conf import app_settings, validate_provider_choice
+from .. import providers
+from ..conf import app_settings
 from ..exceptions import NotMonitorable, UnknownProviderError
 from ..models import MonitoredOrder
 from ..shop import orders
@@ -36,7 +37,7 @@ def why_not_monitorable(order: Model) -> str | None:
     name = resolve_provider_name(order)
     if not name:
         return "no provider (set ORDER_MONITOR_DEFAULT_PROVIDER or a resolver)"
-    if name not in (app_settings.PROVIDERS or {}):
+    if not providers.is_known(name):
         return f"provider {name!r} is not in ORDER_MONITOR_PROVIDERS"
     return None
 
@@ -53,7 +54,7 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
     if provider is not None:
         # A typo here would otherwise surface a day later as a timed-out (refunded) order.
         try:
-            validate_provider_choice(provider)
+            providers.validate_choice(provider)
         except UnknownProviderError as err:
             raise NotMonitorable(f"Order {order.pk} cannot be monitored: {err}") from None
     reason = why_not_monitorable(order)
@@ -109,13 +110,12 @@ def resolve_provider_name(order: Model) -> str | None:
 
     Returns ``None`` when nothing names a configured provider.
     """
-    providers = app_settings.PROVIDERS or {}
     if app_settings.PROVIDER_RESOLVER:
         name = import_string(app_settings.PROVIDER_RESOLVER)(order)
         if name:
             return str(name)
     field_value = orders.read(order, "provider")
-    if field_value is not None and str(field_value) in providers:
+    if field_value is not None and providers.is_known(str(field_value)):
         return str(field_value)
     return app_settings.DEFAULT_PROVIDER or None
 
@@ -128,11 +128,11 @@ def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> Monito
     is still followed or its reference did not change (never a second chain).
     The check history stays with the row.
     """
-    if existing.is_active or existing.referans == candidate.referans:
+    if existing.is_active or existing.reference == candidate.reference:
         return None
     values = {
         "provider": candidate.provider,
-        "referans": candidate.referans,
+        "reference": candidate.reference,
         "product": candidate.product,
         "dispatched_at": candidate.dispatched_at,
         "deadline_at": candidate.deadline_at,
@@ -140,8 +140,8 @@ def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> Monito
         "next_check_by": MonitoredOrder.Driver.TASK,
         "state": MonitoredOrder.State.WATCHING,
         "stop_reason": "",
-        "attempts": 0,
-        "error_streak": 0,
+        "answered_checks": 0,
+        "consecutive_failed_checks": 0,
         "lease_until": None,
         "lease_token": "",
         "last_outcome": "",
@@ -156,7 +156,7 @@ def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> Monito
     # Compare-and-set on the ended row and its old reference: of two concurrent
     # starts, one wins; the other sees the reference already changed.
     won = (
-        MonitoredOrder.objects.filter(pk=existing.pk, referans=existing.referans)
+        MonitoredOrder.objects.filter(pk=existing.pk, reference=existing.reference)
         .exclude(state__in=MonitoredOrder.ACTIVE_STATES)
         .update(**values)
     )
@@ -179,7 +179,7 @@ def _new_entry(order: Model, provider: str | None = None) -> MonitoredOrder:
     return MonitoredOrder(
         order_id=order.pk,
         provider=provider_name,
-        referans=str(orders.read(order, "reference")).strip(),
+        reference=str(orders.read(order, "reference")).strip(),
         product=product,
         dispatched_at=dispatched_at,
         deadline_at=policy.deadline(dispatched_at),
@@ -191,10 +191,10 @@ def _new_entry(order: Model, provider: str | None = None) -> MonitoredOrder:
 def _started(entry: MonitoredOrder) -> None:
     scheduling.enqueue_check_on_commit(entry.pk, entry.next_check_at)
     logger.info(
-        "Monitoring order %s (provider=%s referans=%s), first check at %s",
+        "Monitoring order %s (provider=%s reference=%s), first check at %s",
         entry.order_id,
         entry.provider,
-        entry.referans,
+        entry.reference,
         entry.next_check_at.isoformat(),
         extra=about(entry),
     )
@@ -238,8 +238,8 @@ def restart_monitoring(entry: MonitoredOrder, *, now: dt.datetime | None = None)
         stop_reason="",
         lease_until=None,
         lease_token="",
-        attempts=0,
-        error_streak=0,
+        answered_checks=0,
+        consecutive_failed_checks=0,
         deadline_at=policy.deadline(now),
         next_check_at=first,
         next_check_by=MonitoredOrder.Driver.TASK,

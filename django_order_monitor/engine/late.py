@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from .. import signals
+from .._moved import renamed
 from ..conf import app_settings
 from ..models import MonitoredOrder
 from .logfields import about
@@ -43,11 +44,13 @@ class LateCompletion:
     order_pk: Any
     monitored_order_id: int
     provider: str
-    referans: str
+    reference: str
     ended_as: str
     source: str
     at: dt.datetime
     pin: str | None = field(default=None, repr=False)
+
+    referans = renamed("reference")  # the 0.1 name, for one release
 
 
 def record(entry: MonitoredOrder, pin: str, source: str, now: dt.datetime) -> None:
@@ -62,7 +65,7 @@ def record(entry: MonitoredOrder, pin: str, source: str, now: dt.datetime) -> No
         order_pk=entry.order_id,
         monitored_order_id=entry.pk,
         provider=entry.provider,
-        referans=entry.referans,
+        reference=entry.reference,
         ended_as=ended_as,
         source=source,
         at=now,
@@ -70,11 +73,11 @@ def record(entry: MonitoredOrder, pin: str, source: str, now: dt.datetime) -> No
     )
     handler = app_settings.LATE_COMPLETION_HANDLER
     logger.warning(
-        "Order %s completed at the provider after it had ended (%s; provider=%s referans=%s source=%s)%s",
+        "Order %s completed at the provider after it had ended (%s; provider=%s reference=%s source=%s)%s",
         entry.order_id,
         ended_as,
         entry.provider,
-        entry.referans,
+        entry.reference,
         source,
         "" if handler else "; set ORDER_MONITOR_LATE_COMPLETION_HANDLER to receive its PIN",
         extra=about(entry),

@@ -25,7 +25,7 @@ def about(entry: MonitoredOrder | None = None, **known: Any) -> dict[str, Any]:
     fields: dict[str, Any] = dict.fromkeys(FIELDS)
     if entry is not None:
         fields.update(
-            monitored_order_id=entry.pk, order_id=entry.order_id, provider=entry.provider, reference=entry.referans
+            monitored_order_id=entry.pk, order_id=entry.order_id, provider=entry.provider, reference=entry.reference
         )
     unknown = set(known) - set(FIELDS)
     if unknown:

@@ -145,7 +145,9 @@ def stop_reason(order_statuses: dict[str, Any] | None) -> str:
     """
     if order_statuses is None:
         return "the order no longer exists"
-    if not orders.is_open(order_statuses):
+    # In shadow mode the monitor follows each order to its own decision, so that
+    # order_monitor_shadow_report can compare it with the one the shop made.
+    if not orders.is_open(order_statuses) and not app_settings.SHADOW:
         return transitions.ENDED_OUTSIDE
     return ""
 
@@ -184,21 +186,21 @@ def apply_answer(
 
     if answered:
         transitions.apply_processing(entry, result, source=source, now=now)
-        attempts = entry.attempts + 1
+        answered = entry.answered_checks + 1
         nxt = next_policy.after_answer(
-            attempts, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider, product=entry.product
+            answered, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider, product=entry.product
         )
-        changes = {"attempts": attempts, "error_streak": 0, "last_error": ""}
+        changes = {"answered_checks": answered, "consecutive_failed_checks": 0, "last_error": ""}
     else:
-        streak = entry.error_streak + 1
-        nxt = next_policy.after_error(streak, entry.attempts, entry.deadline_at, now)
-        changes = {"error_streak": streak, "errors": entry.errors + 1, "last_error": error[:500]}
+        streak = entry.consecutive_failed_checks + 1
+        nxt = next_policy.after_error(streak, entry.answered_checks, entry.deadline_at, now)
+        changes = {"consecutive_failed_checks": streak, "failed_checks": entry.failed_checks + 1, "last_error": error[:500]}
         if outcome != StatusCheck.Result.INTERNAL_ERROR:
             logger.warning(
-                "Status query failed for order %s (provider=%s referans=%s, %s in a row): %s",
+                "Status query failed for order %s (provider=%s reference=%s, %s in a row): %s",
                 entry.order_id,
                 entry.provider,
-                entry.referans,
+                entry.reference,
                 streak,
                 error,
                 extra=about(entry),
@@ -239,12 +241,12 @@ def failed_unexpectedly(entry: MonitoredOrder, token: str, now: dt.datetime, err
     error = f"internal error: {type(err).__name__} at {where}; see the consumer's log"
     if entry.last_outcome != StatusCheck.Result.INTERNAL_ERROR:
         logger.error(
-            "Unexpected %s at %s while checking order %s (provider=%s referans=%s); counted as a failed check",
+            "Unexpected %s at %s while checking order %s (provider=%s reference=%s); counted as a failed check",
             type(err).__name__,
             where,
             entry.order_id,
             entry.provider,
-            entry.referans,
+            entry.reference,
             extra=about(entry),
         )
     StatusCheck.objects.create(

@@ -61,7 +61,7 @@ def stuck_q(kind: str, now: dt.datetime) -> Q:
     """
     kinds = {
         "past_deadline": Q(deadline_at__lt=now - overdue_after()),
-        "failing": Q(error_streak__gte=STUCK_ERROR_STREAK),
+        "failing": Q(consecutive_failed_checks__gte=STUCK_ERROR_STREAK),
         "lease": Q(lease_until__lt=now) & ~Q(lease_token=""),
     }
     if kind == "any":
@@ -78,13 +78,13 @@ class ProviderFigures:
     provider: str
     window: str
     checks: int
-    errors: int
+    failed_checks: int
     latency_mean_ms: float | None
     latency: Percentiles
 
     @property
-    def error_rate(self) -> float | None:
-        return self.errors / self.checks if self.checks else None
+    def failure_rate(self) -> float | None:
+        return self.failed_checks / self.checks if self.checks else None
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class Snapshot:
         for hour in data["ended_by_hour"]:
             hour["hour"] = hour["hour"].isoformat()
         for provider, figures in zip(data["providers"], self.providers, strict=True):
-            provider["error_rate"] = figures.error_rate
+            provider["failure_rate"] = figures.failure_rate
         return data
 
 
@@ -293,7 +293,7 @@ def provider_figures(now: dt.datetime) -> list[ProviderFigures]:
                     provider=provider,
                     window=name,
                     checks=row[f"checks_{name}"],
-                    errors=row[f"errors_{name}"],
+                    failed_checks=row[f"errors_{name}"],
                     latency_mean_ms=row[f"mean_{name}"],
                     latency=latency,
                 )

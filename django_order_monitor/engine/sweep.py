@@ -48,7 +48,7 @@ def unwatched_dispatched_orders(now: dt.datetime | None = None):
     # Followed means: a ledger row that is still watching, or that ended for this
     # same reference. An order dispatched again with a new reference is unwatched.
     followed = MonitoredOrder.objects.filter(order_id=OuterRef("pk")).filter(
-        Q(state__in=MonitoredOrder.ACTIVE_STATES) | Q(referans=OuterRef(reference))
+        Q(state__in=MonitoredOrder.ACTIVE_STATES) | Q(reference=OuterRef(reference))
     )
     queryset = queryset.filter(~Exists(followed))
     dispatched = fields.get("dispatched_at")

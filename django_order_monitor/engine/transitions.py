@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .. import signals
+from .._moved import renamed
 from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck
 from ..providers.adapters.base import Outcome, StatusResult
@@ -45,7 +46,7 @@ class Transition:
     order_pk: Any
     monitored_order_id: int
     provider: str
-    referans: str
+    reference: str
     outcome: str
     external_status: str | None
     internal_status: str | None
@@ -53,6 +54,8 @@ class Transition:
     source: str
     has_pin: bool
     at: dt.datetime
+
+    referans = renamed("reference")  # the 0.1 name, for one release
 
     def get_order(self):
         """The shop's order row, fresh from the database."""
@@ -63,8 +66,11 @@ def apply_processing(entry: MonitoredOrder, result: StatusResult, *, source: str
     """Record a non-terminal answer on the shop's order (sync time, status, message).
 
     Only touches an order whose external status is still a dispatched word, so
-    it never overwrites what the shop (or a terminal transition) wrote.
+    it never overwrites what the shop (or a terminal transition) wrote; in shadow
+    mode, never.
     """
+    if app_settings.SHADOW:
+        return
     values: dict[str, Any] = {"last_sync_at": now}
     canonical = (app_settings.EXTERNAL_STATUS_VALUES or {}).get("processing")
     if canonical:
@@ -135,12 +141,15 @@ def finish(
     ``TERMINAL_CALLBACK`` runs. If the shop got there first, nothing of the
     shop's is written and the ledger stops with :data:`ENDED_OUTSIDE`. A
     completion that finds the order already ended is a :class:`~.late.LateCompletion`.
-    Signals are sent after commit.
+    Signals are sent after commit. In shadow mode (``ORDER_MONITOR_SHADOW``) only the
+    ledger records the decision: nothing of the shop's is read, locked or written, and
+    no shop code runs (handler, callback, late-completion handler, signals).
     """
     now = now or timezone.now()
     message = message or (result.message if result else "")
     terminal = terminal_outcome(outcome)
-    writes_order = terminal.values_key is not None
+    shadow = bool(app_settings.SHADOW)
+    writes_order = terminal.values_key is not None and not shadow
     external = (app_settings.EXTERNAL_STATUS_VALUES or {}).get(terminal.values_key) if writes_order else None
     internal = (app_settings.INTERNAL_STATUS_VALUES or {}).get(terminal.values_key) if writes_order else None
     pin = result.pin if result is not None and result.outcome is Outcome.COMPLETED else None
@@ -161,7 +170,7 @@ def finish(
             updated_at=now,
         )
         if not won:
-            if pin is not None:
+            if pin is not None and not shadow:
                 late.record(entry, pin, source, now)
             else:
                 logger.info(
@@ -177,7 +186,7 @@ def finish(
             order_pk=entry.order_id,
             monitored_order_id=entry.pk,
             provider=entry.provider,
-            referans=entry.referans,
+            reference=entry.reference,
             outcome=outcome,
             external_status=external,
             internal_status=internal,
@@ -197,16 +206,19 @@ def finish(
             orders.write(entry.order_id, values)
             if app_settings.TERMINAL_CALLBACK:
                 import_string(app_settings.TERMINAL_CALLBACK)(transition)
-        transaction.on_commit(lambda: _send_signals(transition, terminal.signal))
+        if not shadow:
+            transaction.on_commit(lambda: _send_signals(transition, terminal.signal))
+        # Counted in shadow mode too: the ledger's transition is what the metrics show.
         to_pin = (now - entry.dispatched_at).total_seconds() if pin is not None else None
         transaction.on_commit(lambda: observer().ended(entry.provider, outcome, to_pin))
 
     logger.info(
-        "Order %s %s (provider=%s referans=%s source=%s)",
+        "Order %s %s%s (provider=%s reference=%s source=%s)",
         entry.order_id,
         outcome,
+        " in shadow mode, nothing written to the shop" if shadow else "",
         entry.provider,
-        entry.referans,
+        entry.reference,
         source,
         extra=about(entry),
     )
@@ -221,8 +233,8 @@ def _answer_bookkeeping(result: StatusResult | None, now: dt.datetime) -> dict[s
         "provider_completed_at": now,
         "last_provider_status": result.provider_status[:50],
         "last_checked_at": now,
-        "attempts": F("attempts") + 1,
-        "error_streak": 0,
+        "answered_checks": F("answered_checks") + 1,
+        "consecutive_failed_checks": 0,
         "last_error": "",
     }
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..conf import app_settings
+from . import provider_config
 from ..exceptions import OrderMonitorError
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class Limits:
 
     @classmethod
     def for_provider(cls, provider: str) -> Limits | None:
-        config = (app_settings.PROVIDERS or {}).get(provider, {})
+        config = provider_config(provider) or {}
         raw = config["RATE_LIMIT"] if "RATE_LIMIT" in config else app_settings.RATE_LIMIT
         if not raw:
             return None

@@ -79,11 +79,15 @@ def statuses(order_pk: Any) -> dict[str, Any] | None:
 
 def statuses_bulk(order_pks: Iterable[Any]) -> dict[Any, dict[str, Any]]:
     """:func:`statuses` of many orders: order pk -> role -> value (missing orders left out)."""
-    model = get_order_model()
-    fields = resolve_fields(model)
-    roles = [role for role in STATUS_ROLES if role in fields]
-    rows = base_queryset().filter(pk__in=list(order_pks)).values("pk", *[fields[role] for role in roles])
-    return {row["pk"]: {role: row[fields[role]] for role in roles} for row in rows}
+    return roles_bulk(order_pks, STATUS_ROLES)
+
+
+def roles_bulk(order_pks: Iterable[Any], roles: Iterable[str]) -> dict[Any, dict[str, Any]]:
+    """The mapped ``roles`` of many orders: order pk -> role -> value (missing orders left out)."""
+    fields = resolve_fields(get_order_model())
+    mapped = [role for role in roles if role in fields]
+    rows = base_queryset().filter(pk__in=list(order_pks)).values("pk", *[fields[role] for role in mapped])
+    return {row["pk"]: {role: row[fields[role]] for role in mapped} for row in rows}
 
 
 def read(order: Model, role: str, default: Any = None) -> Any:

@@ -22,27 +22,27 @@ class InMemoryProvider(BaseProvider):
 
     name = "memory"
 
-    def fetch_status(self, referans: str) -> StatusResult:
+    def fetch_status(self, reference: str) -> StatusResult:
         with _lock:
-            calls[referans] += 1
-            answer = _answers.get(referans, StatusResult(Outcome.PROCESSING, provider_status="1"))
+            calls[reference] += 1
+            answer = _answers.get(reference, StatusResult(Outcome.PROCESSING, provider_status="1"))
         if isinstance(answer, ProviderError):
             raise answer
         return answer
 
 
-def set_answer(referans: str, answer: StatusResult | ProviderError) -> None:
-    """Make every following query about ``referans`` return (or raise) ``answer``."""
+def set_answer(reference: str, answer: StatusResult | ProviderError) -> None:
+    """Make every following query about ``reference`` return (or raise) ``answer``."""
     with _lock:
-        _answers[referans] = answer
+        _answers[reference] = answer
 
 
-def complete(referans: str, pin: str, message: str = "") -> None:
-    set_answer(referans, StatusResult(Outcome.COMPLETED, pin=pin, message=message, provider_status="2"))
+def complete(reference: str, pin: str, message: str = "") -> None:
+    set_answer(reference, StatusResult(Outcome.COMPLETED, pin=pin, message=message, provider_status="2"))
 
 
-def fail(referans: str, message: str = "") -> None:
-    set_answer(referans, StatusResult(Outcome.FAILED, message=message, provider_status="3"))
+def fail(reference: str, message: str = "") -> None:
+    set_answer(reference, StatusResult(Outcome.FAILED, message=message, provider_status="3"))
 
 
 def reset() -> None:

@@ -31,5 +31,5 @@ def on_terminal(transition: Transition) -> None:
     elif transition.outcome == "completed":
         # The PIN itself is on the order; it is never copied into notes or logs.
         services.append_note(
-            transition.order_pk, f"Delivered by {transition.provider} (referans {transition.referans})."
+            transition.order_pk, f"Delivered by {transition.provider} (reference {transition.reference})."
         )

@@ -41,3 +41,12 @@ class TerminalEvent(models.Model):
     internal_status = models.CharField(max_length=20, null=True)
     source = models.CharField(max_length=20)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Integration(models.Model):
+    """A tenant's provider account, kept in the shop's own table (as Watan's ``integrations``)."""
+
+    tenant_id = models.UUIDField(db_index=True)
+    base_url = models.CharField(max_length=200)
+    kod = models.CharField(max_length=100)
+    sifre = models.CharField(max_length=100)

@@ -51,7 +51,7 @@ class Command(BaseCommand):
                         "order": str(order.pk),
                         "monitored_order_id": entry.pk,
                         "provider": entry.provider,
-                        "reference": entry.referans,
+                        "reference": entry.reference,
                         "started_following": started,
                         "ran": report.ran,
                         "skipped_reason": report.skipped_reason,
@@ -69,7 +69,7 @@ class Command(BaseCommand):
         write = self.stdout.write
         if started:
             write(f"Started following order {order.pk}.")
-        write(f"Order {order.pk} via {entry.provider} (reference {entry.referans})")
+        write(f"Order {order.pk} via {entry.provider} (reference {entry.reference})")
         if not report.ran:
             write(f"Not checked: {report.skipped_reason}.", self.style.WARNING)
             return

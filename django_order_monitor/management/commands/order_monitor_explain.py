@@ -101,8 +101,8 @@ def _explain(order, entry: MonitoredOrder | None, now: dt.datetime) -> tuple[boo
     else:
         details.append(f"deadline {stamp(entry.deadline_at)} ({relative(entry.deadline_at, now)})")
     details.append(
-        f"answered checks: {entry.attempts} (quick attempts: {app_settings.QUICK_ATTEMPTS}); "
-        f"failed queries: {entry.errors} ({entry.error_streak} in a row)"
+        f"answered checks: {entry.answered_checks} (quick attempts: {app_settings.QUICK_ATTEMPTS}); "
+        f"failed queries: {entry.failed_checks} ({entry.consecutive_failed_checks} in a row)"
     )
     if entry.last_checked_at:
         status = f", provider status {entry.last_provider_status}" if entry.last_provider_status else ""

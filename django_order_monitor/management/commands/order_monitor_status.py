@@ -52,11 +52,11 @@ class Command(BaseCommand):
         if not snap.providers:
             write("Providers: no checks in the last 24 h")
         for figures in snap.providers:
-            rate = f"{figures.error_rate:.1%}" if figures.error_rate is not None else "–"
+            rate = f"{figures.failure_rate:.1%}" if figures.failure_rate is not None else "–"
             latency = figures.latency
             write(
                 f"Provider {figures.provider}, last {figures.window}: {figures.checks} checks, "
-                f"{figures.errors} failed ({rate}), latency mean {_ms(figures.latency_mean_ms)}, "
+                f"{figures.failed_checks} failed ({rate}), latency mean {_ms(figures.latency_mean_ms)}, "
                 f"p50 {_ms(latency.p50)}, p90 {_ms(latency.p90)}, p99 {_ms(latency.p99)}"
             )
 

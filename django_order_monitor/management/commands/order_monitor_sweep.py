@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ... import providers
 from ...conf import app_settings
 from ...engine import sweep
 from ..common import to_json
@@ -32,7 +33,7 @@ class Command(BaseCommand):
                 "Monitoring is disabled (ORDER_MONITOR_ENABLED = False); use --dry-run to see what a sweep would do."
             )
         provider = options["provider"]
-        if provider is not None and provider not in (app_settings.PROVIDERS or {}):
+        if provider is not None and not providers.is_known(provider):
             known = ", ".join(sorted(app_settings.PROVIDERS or {})) or "none"
             raise CommandError(f"Unknown provider {provider!r}; ORDER_MONITOR_PROVIDERS has: {known}.")
         report = sweep.run_sweep(limit=limit, dry_run=dry_run, provider=provider)

@@ -113,7 +113,7 @@ class BaseProvider(ABC):
         return None
 
     @abstractmethod
-    def fetch_status(self, referans: str) -> StatusResult:
+    def fetch_status(self, reference: str) -> StatusResult:
         """Ask about one order.
 
         Returns a :class:`StatusResult` (``QUERY_ERROR`` for a reply that says the
@@ -121,13 +121,13 @@ class BaseProvider(ABC):
         reached or answered something unparseable.
         """
 
-    def fetch_statuses(self, referanslar: Iterable[str]) -> Mapping[str, StatusResult]:
+    def fetch_statuses(self, references: Iterable[str]) -> Mapping[str, StatusResult]:
         """Ask about many orders; the default asks one at a time.
 
         A reference missing from the mapping was not answered (treated as a
         query error by the caller).
         """
-        return {ref: self.fetch_status(ref) for ref in referanslar}
+        return {ref: self.fetch_status(ref) for ref in references}
 
     def close(self) -> None:
         """Release network resources (sessions); called at consumer shutdown."""

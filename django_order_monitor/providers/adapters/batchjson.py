@@ -113,19 +113,19 @@ class BatchJsonProvider(RequestsProvider):
         session.headers["api-token"] = self._token
         return session
 
-    def fetch_status(self, referans: str) -> StatusResult:
-        referans = str(referans or "").strip()
-        if not referans:
+    def fetch_status(self, reference: str) -> StatusResult:
+        reference = str(reference or "").strip()
+        if not reference:
             raise NotMonitorable("batchjson: cannot check an order without a reference")
-        return self.fetch_statuses([referans])[referans]
+        return self.fetch_statuses([reference])[reference]
 
-    def fetch_statuses(self, referanslar: Iterable[str]) -> dict[str, StatusResult]:
+    def fetch_statuses(self, references: Iterable[str]) -> dict[str, StatusResult]:
         """Ask about every reference, ``batch_size`` per call; every reference gets a result.
 
         Raises :class:`ProviderError` when a call fails in transport or its body is
         not the expected JSON (then nothing is known about any of them).
         """
-        refs = list(dict.fromkeys(str(ref).strip() for ref in referanslar if str(ref).strip()))
+        refs = list(dict.fromkeys(str(ref).strip() for ref in references if str(ref).strip()))
         results: dict[str, StatusResult] = {}
         for start in range(0, len(refs), self.batch_size):
             results.update(self._check(refs[start : start + self.batch_size]))

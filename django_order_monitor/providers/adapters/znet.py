@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from ..._moved import renamed
 from ...exceptions import NotMonitorable, ProviderRejected, ProviderResponseError
 from .base import (
     Outcome,
@@ -38,10 +39,12 @@ _MAX_TEXT = 300
 class PlacedOrder:
     """pin_ekle's answer: the order was accepted. ``cost``/``balance`` are None if unreadable."""
 
-    referans: str
+    reference: str
     cost: Decimal | None
     balance: Decimal | None
     raw: str
+
+    referans = renamed("reference")  # the 0.1 name, for one release
 
 
 @dataclass(frozen=True)
@@ -184,19 +187,19 @@ class ZnetProvider(RequestsProvider):
     def _auth(self) -> dict[str, str]:
         return {"kod": self._kod, "sifre": self._sifre}
 
-    def fetch_status(self, referans: str) -> StatusResult:
-        """Ask pin_kontrol about ``referans`` (see :func:`parse_status_reply`).
+    def fetch_status(self, reference: str) -> StatusResult:
+        """Ask pin_kontrol about ``reference`` (see :func:`parse_status_reply`).
 
         Raises ProviderTimeout / ProviderConnectionError / ProviderResponseError
         when the provider cannot be reached or answers with an HTTP error.
         """
-        referans = str(referans or "").strip()
-        if not referans:
-            raise NotMonitorable("znet: cannot check an order without a referans")
-        response = self._get(self.status_path, {**self._auth(), "tahsilat_api_islem_id": referans})
+        reference = str(reference or "").strip()
+        if not reference:
+            raise NotMonitorable("znet: cannot check an order without a reference")
+        response = self._get(self.status_path, {**self._auth(), "tahsilat_api_islem_id": reference})
         result = parse_status_reply(self.text(response))
         # raw has the PIN masked; it is the only form of the body we ever log.
-        logger.debug("znet: pin_kontrol %s -> %s %r", referans, result.outcome.value, result.raw)
+        logger.debug("znet: pin_kontrol %s -> %s %r", reference, result.outcome.value, result.raw)
         return result
 
     def place_order(
@@ -223,7 +226,7 @@ class ZnetProvider(RequestsProvider):
             cost = _decimal(parts[1]) if len(parts) > 1 else None
             balance = _decimal(parts[2]) if len(parts) > 2 else None
             logger.debug("znet: pin_ekle %s accepted (cost %s)", referans, cost)
-            return PlacedOrder(referans=str(referans), cost=cost, balance=balance, raw=_clip(text))
+            return PlacedOrder(reference=str(referans), cost=cost, balance=balance, raw=_clip(text))
         error = _protocol_error(text)
         if error is None:
             what = "an empty" if not text else "an unrecognised"

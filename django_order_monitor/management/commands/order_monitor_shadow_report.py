@@ -1,0 +1,92 @@
+"""``manage.py order_monitor_shadow_report``: shadow mode's decisions beside the shop's own."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from ...conf import app_settings
+from ...engine import shadow
+from ...engine.stats import humanize_seconds
+from ..common import to_json
+
+#: Orders listed per group in the text output (--json lists them all).
+SHOWN = 20
+
+
+class Command(BaseCommand):
+    help = (
+        "Compare what the monitor decided in shadow mode (ORDER_MONITOR_SHADOW) with what the shop's own "
+        "code decided: orders where they disagree, and how much sooner or later the monitor noticed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--hours", type=float, default=None, help="Only orders dispatched in the last N hours.")
+        parser.add_argument("--limit", type=int, default=10_000, help="At most this many newest orders (default 10000).")
+        parser.add_argument("--json", action="store_true", help="Print the comparison as JSON.")
+
+    def handle(self, *args, **options):
+        if options["limit"] < 1:
+            raise CommandError("--limit must be at least 1.")
+        since = timezone.now() - dt.timedelta(hours=options["hours"]) if options["hours"] else None
+        report = shadow.compare(since=since, limit=options["limit"])
+        if options["json"]:
+            self.stdout.write(to_json(_as_dict(report)))
+            return
+        write = self.stdout.write
+        if not app_settings.SHADOW:
+            write("ORDER_MONITOR_SHADOW is off: the monitor writes to the shop, so both sides agree by construction.")
+        write(f"Orders compared: {report.compared}")
+        write("; ".join(f"{name}: {count}" for name, count in report.counts.items()))
+        p50, p90 = report.lead_percentile(0.5), report.lead_percentile(0.9)
+        if p50 is not None:
+            write(
+                f"Where both decided alike ({len(report.lead_seconds)} with times), the monitor noticed "
+                f"{_lead(p50)} at the median and {_lead(p90)} at p90."
+            )
+        if report.disagreements:
+            write(f"Disagreements ({len(report.disagreements)}):", self.style.WARNING)
+            for comparison in report.disagreements[:SHOWN]:
+                write(f"  {_line(comparison)}")
+        if report.monitor_only:
+            write(f"Decided by the monitor, still open at the shop ({len(report.monitor_only)}):")
+            for comparison in report.monitor_only[:SHOWN]:
+                write(f"  {_line(comparison)}")
+
+
+def _lead(seconds: float) -> str:
+    if abs(seconds) < 1:
+        return "at the same time"
+    return f"{humanize_seconds(abs(seconds))} {'sooner' if seconds > 0 else 'later'}"
+
+
+def _line(comparison: shadow.Comparison) -> str:
+    return (
+        f"order {comparison.order_pk} via {comparison.provider} (reference {comparison.reference}): "
+        f"monitor {comparison.monitor}, shop {comparison.shop}"
+    )
+
+
+def _as_dict(report: shadow.ShadowReport) -> dict:
+    def row(comparison: shadow.Comparison) -> dict:
+        return {
+            "order": comparison.order_pk,
+            "provider": comparison.provider,
+            "reference": comparison.reference,
+            "monitor": comparison.monitor,
+            "shop": comparison.shop,
+            "monitor_at": comparison.monitor_at,
+            "shop_at": comparison.shop_at,
+            "monitor_lead_seconds": comparison.monitor_lead_seconds,
+        }
+
+    return {
+        "shadow": bool(app_settings.SHADOW),
+        "compared": report.compared,
+        "counts": report.counts,
+        "monitor_lead_seconds": {"p50": report.lead_percentile(0.5), "p90": report.lead_percentile(0.9)},
+        "disagreements": [row(c) for c in report.disagreements],
+        "monitor_only": [row(c) for c in report.monitor_only],
+    }
