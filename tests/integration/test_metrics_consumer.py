@@ -62,6 +62,7 @@ def test_a_running_consumer_serves_its_checks_and_the_databases_gauges(fake_znet
         consumer.wait_for_line(f"Metrics served on http://127.0.0.1:{port}/metrics", timeout=60)
         with pytest.raises(urllib.error.HTTPError) as refused:
             scrape(port, token=None)
+        refused.value.close()  # an HTTPError holds the response open
         assert refused.value.code == 401
 
         references = [f"5500{number:08d}" for number in range(ORDERS)]
