@@ -122,7 +122,11 @@ class MonitoredOrder(models.Model):
         permissions = [("view_pin", _("Can see delivered PINs in full"))]
 
     def __str__(self) -> str:
-        return f"{self.order_id} via {self.provider} ({self.get_state_display()})"
+        return _("%(order)s via %(provider)s (%(state)s)") % {
+            "order": self.order_id,
+            "provider": self.provider,
+            "state": self.get_state_display(),
+        }
 
     @property
     def is_active(self) -> bool:
@@ -165,7 +169,10 @@ class StatusCheck(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_result_display()} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
+        return _("%(result)s at %(time)s") % {
+            "result": self.get_result_display(),
+            "time": f"{self.checked_at:%Y-%m-%d %H:%M:%S}",
+        }
 
 
 class ProviderHealth(models.Model):

@@ -27,12 +27,12 @@ REF = "7001"
 
 #: Text a provider could send as a PIN: anything, including what must be refused.
 any_text = st.text(max_size=12) | st.sampled_from(["", " ", "-", " - ", "AB\x00CD", "AB\r\nCD", "\ufffd", "\ud800"])
-#: A PIN the monitor must take exactly (stripped): printable text, not blank, no "|".
+#: A PIN the monitor must take exactly (stripped): printable text with a letter or digit, no "|".
 valid_pins = st.text(
     alphabet=st.characters(exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp"), exclude_characters="|\ufffd"),
     min_size=1,
     max_size=40,
-).filter(lambda pin: pin.strip() not in ("", "-"))
+).filter(lambda pin: pin.strip() not in ("", "-") and any(ch.isalnum() for ch in pin))
 
 
 def as_bytes(text: str) -> bytes:

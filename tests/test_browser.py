@@ -7,6 +7,7 @@ Skipped when /usr/bin/chromium or playwright is missing, unless ORDER_MONITOR_TE
 
 import datetime as dt
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -208,3 +209,60 @@ def test_shop_order_list_with_the_mixin(open_as, shop, shots):
     assert PIN not in page.content()
     assert page.locator("span.om-state-watching").count() == 3
     page.screenshot(path=shots / "orders.png")
+
+
+# -- Arabic: the admin right to left -----------------------------------------------------------
+
+
+@pytest.fixture
+def arabic(settings):
+    """The shop's LANGUAGE_CODE is Arabic (the live server's thread reads it: no LocaleMiddleware here)."""
+    settings.LANGUAGE_CODE = "ar"
+
+
+def test_dashboard_in_arabic_right_to_left(arabic, open_as, shop, shots):
+    page = open_as(staff("operator", "view_monitoredorder"))
+    page.goto("/admin/order_monitor/monitoredorder/dashboard/")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.title().startswith("لوحة معلومات مراقبة الطلبات")
+    assert page.inner_text("#om-overdue") == "1\nفحوص متأخرة"
+    # An ISO date after Arabic words stays in its order (isolated left to right), not "01-11-2026".
+    note = page.locator(".om-note bdi")
+    assert note.evaluate("element => getComputedStyle(element).direction") == "ltr"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", note.inner_text())
+    # Mirrored: the first card is the rightmost one, numbers sit at the cells' end (their left).
+    cards = page.locator("#om-now .om-card")
+    assert cards.nth(0).bounding_box()["x"] > cards.nth(1).bounding_box()["x"]
+    states = page.locator("#om-states td.num")
+    assert states.nth(0).evaluate("cell => getComputedStyle(cell).textAlign") == "end"
+    assert states.nth(0).bounding_box()["x"] > states.nth(1).bounding_box()["x"]
+    assert page.inner_text("#om-states").split("\n")[-1] == "3\t16\t1\t1\t0"
+    # The charts too: the count axis on the right, the newest hour on the left.
+    chart = page.locator("svg.om-chart").first
+    box = chart.bounding_box()
+    zero = chart.locator("text", has_text="0").first.bounding_box()
+    assert zero["x"] > box["x"] + box["width"] * 0.9
+    assert "الوقت حتى رمز PIN (16 طلبًا مكتملًا)" in page.inner_text("#om-time-to-pin")
+    page.screenshot(path=shots / "dashboard-ar.png", full_page=True)
+
+
+def test_ledger_in_arabic_right_to_left(arabic, open_as, shop, shots):
+    page = open_as(staff("operator", "view_monitoredorder", "change_monitoredorder"))
+    page.goto("/admin/order_monitor/monitoredorder/")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert PIN not in page.content()
+    header = page.inner_text("#result_list thead")
+    for heading in ("مرجع المزوّد", "الحالة", "الفحوص المُجابة", "الفحص التالي", "رمز PIN"):
+        assert heading in header
+    assert page.locator("#result_list span.om-state-watching").first.inner_text() == "قيد المتابعة"
+    # The filters sidebar on the left, the list on the right.
+    assert page.locator("#changelist-filter").bounding_box()["x"] < page.locator("#result_list").bounding_box()["x"]
+    page.screenshot(path=shots / "ledger-ar.png")
+    with page.expect_navigation():
+        page.locator("#changelist-filter").get_by_role("link", name="متأخر", exact=True).click()
+    page.check("#result_list tbody input.action-select")
+    page.select_option("select[name=action]", "monitor_mark_failed")
+    page.click("button[name=index]")
+    assert "تعليم الطلبات كفاشلة" in page.inner_text("h1")
+    page.click("input[type=submit]")
+    assert "عُلِّم طلب واحد كفاشل." in page.inner_text(".messagelist")

@@ -66,8 +66,8 @@ def test_status_summarises_states_overdue_the_day_and_providers(history):
         "Time to PIN, last 24 h (2 orders): p50 3 min, p90 4 min 36 s, p99 4 min 58 s\n"
         "Checks per order ended in the last 24 h (3 orders): mean 2.0, max 3\n"
         # Last hour: A's three checks and C's two; the day adds B's check of two hours ago.
-        "Provider memory, last 1h: 5 checks, 1 failed (20.0%), latency mean 1032 ms, p50 30 ms, p90 3040 ms, p99 4804 ms\n"
-        "Provider memory, last 24h: 6 checks, 1 failed (16.7%), latency mean 867 ms, p50 35 ms, p90 2550 ms, p99 4755 ms\n"
+        "Provider memory, last hour: 5 checks, 1 failed (20.0%), latency mean 1032 ms, p50 30 ms, p90 3040 ms, p99 4804 ms\n"
+        "Provider memory, last 24 hours: 6 checks, 1 failed (16.7%), latency mean 867 ms, p50 35 ms, p90 2550 ms, p99 4755 ms\n"
     )
 
 

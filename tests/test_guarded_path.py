@@ -342,6 +342,21 @@ def test_a_provider_typo_in_start_monitoring_is_refused_at_once(make_order):
     assert StatusCheck.objects.count() == 0
 
 
+def test_naming_the_provider_never_lets_an_order_without_a_reference_through(make_order, settings):
+    from django_order_monitor import start_monitoring
+    from django_order_monitor.exceptions import NotMonitorable
+
+    settings.ORDER_MONITOR_DEFAULT_PROVIDER = None
+    order = make_order(referans=None)
+    with pytest.raises(NotMonitorable, match="no provider reference"):
+        start_monitoring(order.pk, provider="memory")
+    assert not MonitoredOrder.objects.filter(order=order).exists()
+
+    # With a reference, the named provider follows it even though nothing else names one.
+    ProductOrder.objects.filter(pk=order.pk).update(provider_referans="NAMED-1")
+    assert start_monitoring(order.pk, provider="memory").provider == "memory"
+
+
 @pytest.mark.services
 def test_on_postgresql_a_rejection_committing_during_the_terminal_write_wins(clock, queue, make_order, settings):
     from tests.adapters_for_tests import ShopRejectsConcurrently

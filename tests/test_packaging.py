@@ -94,6 +94,13 @@ def test_the_wheel_carries_every_file_of_the_package(dists):
     assert any(name.startswith(f"{PACKAGE}/migrations/0001_") for name in dists.wheel_names)
 
 
+@pytest.mark.parametrize("language", ["ar", "tr"])
+def test_the_wheel_carries_the_translations_compiled(dists, language):
+    """Django reads only the compiled catalog: a wheel without the .mo would show the admin in English."""
+    for suffix in ("po", "mo"):
+        assert f"{PACKAGE}/locale/{language}/LC_MESSAGES/django.{suffix}" in dists.wheel_names
+
+
 def test_the_wheel_carries_nothing_but_the_package(dists):
     assert {name.split("/")[0] for name in dists.wheel_names} == {PACKAGE, dists.dist_info}
     assert f"{dists.dist_info}/licenses/LICENSE" in dists.wheel_names

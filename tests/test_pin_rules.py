@@ -64,6 +64,9 @@ def batch_body(pin) -> bytes:
         ("AB\ufffd12", NOT_PRINTABLE),  # a byte that did not decode
         ("AB\ud80012", NOT_PRINTABLE),  # a lone surrogate (JSON "\ud800")
         ("AB\u202812", NOT_PRINTABLE),  # line separator
+        ("*", "PIN has no letter or digit"),  # the history's own mask character
+        ("--", "PIN has no letter or digit"),
+        ("* * *", "PIN has no letter or digit"),
     ],
     ids=repr,
 )

@@ -1,4 +1,9 @@
-"""Bar charts as inline SVG, drawn on the server: the dashboard needs no JavaScript and no CDN."""
+"""Bar charts as inline SVG, drawn on the server: the dashboard needs no JavaScript and no CDN.
+
+In a right-to-left language (Arabic) the charts are mirrored as the page is: time runs from
+right to left, the count axis and the legend sit on the right, and the texts are laid out
+right to left (``direction="rtl"``, under which a text anchor's start is its right end).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Sequence
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _
 
 from ..engine.stats import Bucket
@@ -37,25 +43,41 @@ def bar_chart(
     width: int = 720,
     height: int = 240,
     label_every: int = 1,
+    rtl: bool | None = None,
 ) -> SafeString:
-    """Stacked bars: one per category, one colour per (name, colour, values) series."""
+    """Stacked bars: one per category, one colour per (name, colour, values) series.
+
+    ``rtl`` (default: the active language's direction) mirrors the chart horizontally.
+    """
+    rtl = get_language_bidi() if rtl is None else rtl
     left, right, top, bottom = 44, 10, 28, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(values[i] for _name, _colour, values in series) for i in range(len(categories))]
     step, ymax = _axis(max(totals, default=0))
     slot = plot_w / max(1, len(categories))
     bar_w = max(2.0, slot * 0.7)
+
+    def x(position: float, extent: float = 0.0) -> float:
+        """``position`` measured from the left edge, as drawn: mirrored in RTL (``extent``: the shape's width).
+
+        Texts need no such care: their anchors ("end" of an axis label, "start" of a legend
+        entry) follow the text's direction, so they mirror with it.
+        """
+        return width - position - extent if rtl else position
+
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="om-chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+        f'width="{width}" height="{height}" direction="{"rtl" if rtl else "ltr"}" font-family="sans-serif" font-size="11">',
         f"<title>{escape(title)}</title>",
     ]
     for value in range(0, ymax + 1, step):
         y = top + plot_h - plot_h * value / ymax
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{value}</text>')
+        parts.append(f'<line x1="{x(left):.1f}" x2="{x(width - right):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(
+            f'<text x="{x(left - 6):.1f}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{value}</text>'
+        )
     for index, category in enumerate(categories):
-        x = left + slot * index + (slot - bar_w) / 2
+        bar_x = left + slot * index + (slot - bar_w) / 2
         base = top + plot_h
         for name, colour, values in series:
             value = values[index]
@@ -64,22 +86,24 @@ def bar_chart(
             bar_h = plot_h * value / ymax
             base -= bar_h
             parts.append(
-                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" fill="{colour}">'
-                f"<title>{escape(category)} — {escape(name)}: {value}</title></rect>"
+                f'<rect x="{x(bar_x, bar_w):.1f}" y="{base:.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" '
+                f'fill="{colour}"><title>{escape(category)} — {escape(name)}: {value}</title></rect>'
             )
         if index % label_every == 0:
             parts.append(
-                f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#333">'
+                f'<text x="{x(bar_x + bar_w / 2):.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#333">'
                 f"{escape(category)}</text>"
             )
     legend_x = left
     if len(series) > 1:
         for name, colour, _values in series:
-            parts.append(f'<rect x="{legend_x}" y="8" width="10" height="10" fill="{colour}"/>')
-            parts.append(f'<text x="{legend_x + 14}" y="17" fill="#333">{escape(name)}</text>')
+            parts.append(f'<rect x="{x(legend_x, 10):.1f}" y="8" width="10" height="10" fill="{colour}"/>')
+            parts.append(
+                f'<text x="{x(legend_x + 14):.1f}" y="17" text-anchor="start" fill="#333">{escape(name)}</text>'
+            )
             legend_x += 24 + 7 * len(name)
     parts.append(
-        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/></svg>'
+        f'<line x1="{x(left):.1f}" x2="{x(width - right):.1f}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/></svg>'
     )
     return mark_safe("".join(parts))  # every text in it went through escape()
 

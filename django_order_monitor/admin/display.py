@@ -10,6 +10,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _
 
 from ..conf import get_order_model
@@ -113,8 +114,21 @@ def order_admin_link(order_model, order_pk):
     full = str(order_pk)
     short = f"{full[:8]}…" if len(full) > 12 else full
     opts = order_model._meta
+    # Isolated left to right: in an Arabic page "4465069d…" would show as "…4465069d".
     try:
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[order_pk])
     except NoReverseMatch:
-        return format_html('<span title="{}">{}</span>', full, short)
-    return format_html('<a href="{}" title="{}">{}</a>', url, full, short)
+        return format_html('<span title="{}"><bdi dir="ltr">{}</bdi></span>', full, short)
+    return format_html('<a href="{}" title="{}"><bdi dir="ltr">{}</bdi></a>', url, full, short)
+
+
+def isolated(value) -> str:
+    """``value`` (an order id, a date) kept left to right inside a right-to-left text.
+
+    Plain text (admin messages) cannot hold ``<bdi>``: Unicode's isolates do the same
+    (LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE). Without them, in Arabic the
+    groups of "00000000-0000-..." would be shown in reverse order. Only in a
+    right-to-left language: elsewhere the text stays as it is.
+    """
+    text = str(value)
+    return f"\u2066{text}\u2069" if get_language_bidi() else text

@@ -7,7 +7,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -220,7 +220,9 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
 
     @admin.display(description=_("last error"))
     def last_error_column(self, entry):
-        return Truncator(entry.last_error).chars(40) or display.EMPTY
+        text = Truncator(entry.last_error).chars(40)
+        # A provider's or Python's message: laid out in its own direction (in Arabic, English stays readable).
+        return format_html("<bdi>{}</bdi>", text) if text else display.EMPTY
 
     @admin.display(description=_("PIN"))
     def pin_column(self, entry):
@@ -253,6 +255,11 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
             "title": _("Order monitoring dashboard"),
             "opts": self.model._meta,
             "snap": snap,
+            # Isolated left to right: after Arabic words an ISO date's digits would be laid out as
+            # Arabic numbers, and "2026-11-01" shown as "01-11-2026".
+            "figures_at": format_html(
+                '<bdi dir="ltr">{}</bdi>', dateformat.format(timezone.localtime(snap.at), "Y-m-d H:i:s T")
+            ),
             "states": [(label, snap.by_state[value]) for value, label in MonitoredOrder.State.choices],
             "ended": [(label, snap.ended_24h[value]) for value, label in MonitoredOrder.State.choices if value != "watching"],
             "time_to_pin": [(name, stats.humanize_seconds(getattr(snap.time_to_pin, name))) for name in ("p50", "p90", "p99")],
@@ -272,7 +279,7 @@ def _provider_row(figures: stats.ProviderFigures) -> dict:
     latency = figures.latency
     return {
         "provider": figures.provider,
-        "window": figures.window,
+        "window": _window_label(figures.window),
         "checks": figures.checks,
         "failed_checks": figures.failed_checks,
         "failure_rate": f"{rate:.1%}" if rate is not None else "–",
@@ -283,6 +290,12 @@ def _provider_row(figures: stats.ProviderFigures) -> dict:
         "sampled": latency.sampled,
         "alarm": rate is not None and rate >= 0.2,
     }
+
+
+def _window_label(window: str) -> str:
+    """The figures' history window (``stats.provider_figures``: ``1h``, ``24h``) for people."""
+    labels = {"1h": _("last hour"), "24h": _("last 24 hours")}
+    return labels.get(window, window)
 
 
 def _order_or_none(entry):

@@ -23,6 +23,7 @@ from ..conf import app_settings
 from ..engine import following, transitions
 from ..exceptions import NotMonitorable
 from ..models import MonitoredOrder
+from . import display
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def start_unfollowed(orders: Iterable, tally: Tally, *, check_now: bool = False)
     for order in orders:
         reason = following.why_not_monitorable(order)
         if reason:
-            tally.skip(_("cannot be monitored: %(reason)s") % {"reason": reason}, order.pk)
+            tally.skip(_("cannot be monitored: %(reason)s") % {"reason": following.translated(reason)}, order.pk)
             continue
         try:
             entry = following.start_monitoring(order)
@@ -232,7 +233,7 @@ def report(model_admin, request, action, tally: Tally) -> None:
         model_admin.message_user(request, text, messages.ERROR)
     for reason, order_pks in tally.skipped.items():
         count = len(order_pks)
-        named = ", ".join(str(pk) for pk in order_pks[:NAMED_IN_MESSAGES])
+        named = ", ".join(display.isolated(pk) for pk in order_pks[:NAMED_IN_MESSAGES])
         if count > NAMED_IN_MESSAGES:
             named += ", …"
         text = ngettext(

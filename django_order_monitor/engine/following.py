@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext, gettext_noop
 
 from .. import sql
 from .. import providers
@@ -27,18 +28,44 @@ from .logfields import about
 logger = logging.getLogger(__name__)
 
 
-def why_not_monitorable(order: Model) -> str | None:
-    """The reason ``order`` cannot be followed, or ``None`` if it can."""
+class Reason(str):
+    """Why an order cannot be followed: English as a ``str`` (logs, exceptions), translated by :meth:`translated`.
+
+    Operators' screens (the admin's messages, the commands' output) show :meth:`translated`.
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Reason:
+        reason = super().__new__(cls, template % params)
+        reason.template, reason.params = template, params
+        return reason
+
+    def translated(self) -> str:
+        """The reason in the active language."""
+        return gettext(self.template) % self.params
+
+
+def translated(reason: str) -> str:
+    """``reason`` in the active language when it is a :class:`Reason`, else as it is."""
+    return reason.translated() if isinstance(reason, Reason) else reason
+
+
+def why_not_monitorable(order: Model, provider: str | None = None) -> Reason | None:
+    """The reason ``order`` cannot be followed (by ``provider`` when named), or ``None`` if it can."""
     external = orders.read(order, "external_status")
     if not orders.matches(external, app_settings.DISPATCHED_STATUSES):
-        return f"not dispatched (external status {external!r})"
+        return Reason(gettext_noop("not dispatched (external status %(status)s)"), status=repr(external))
     if not orders.has_reference(orders.read(order, "reference")):
-        return "no provider reference"
+        return Reason(gettext_noop("no provider reference"))
+    if provider is not None:
+        return None  # named by the caller, and already validated
     name = resolve_provider_name(order)
     if not name:
-        return "no provider (set ORDER_MONITOR_DEFAULT_PROVIDER or a resolver)"
+        return Reason(gettext_noop("no provider (set ORDER_MONITOR_DEFAULT_PROVIDER or a resolver)"))
     if not providers.is_known(name):
-        return f"provider {name!r} is not in ORDER_MONITOR_PROVIDERS"
+        return Reason(gettext_noop("provider %(name)s is not in ORDER_MONITOR_PROVIDERS"), name=repr(name))
     return None
 
 
@@ -57,8 +84,8 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
             providers.validate_choice(provider)
         except UnknownProviderError as err:
             raise NotMonitorable(f"Order {order.pk} cannot be monitored: {err}") from None
-    reason = why_not_monitorable(order)
-    if reason and not (provider and reason.startswith("no provider")):
+    reason = why_not_monitorable(order, provider)
+    if reason:
         existing = MonitoredOrder.objects.filter(order_id=order.pk).first()
         if existing is not None:
             return existing

@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck
@@ -302,17 +303,26 @@ def provider_figures(now: dt.datetime) -> list[ProviderFigures]:
 
 
 def humanize_seconds(seconds: float | None) -> str:
-    """A short duration for people: ``45 s``, ``3 min 20 s``, ``2 h 5 min``, ``1 d 3 h``."""
+    """A short duration for people: ``45 s``, ``3 min 20 s``, ``2 h 5 min``, ``1 d 3 h``, in the active language.
+
+    Each text is a number, a space and a unit (the histogram's labels rely on that).
+    """
     if seconds is None:
         return "–"
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return gettext("%(seconds)d s") % {"seconds": seconds}
     minutes, secs = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+        if secs:
+            return gettext("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": secs}
+        return gettext("%(minutes)d min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        if minutes:
+            return gettext("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+        return gettext("%(hours)d h") % {"hours": hours}
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return gettext("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    return gettext("%(days)d d") % {"days": days}

@@ -9,13 +9,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..conf import get_order_model
 from ..engine.stats import humanize_seconds
 from ..shop import orders
 
 #: How the commands name who brings the next check (MonitoredOrder.next_check_by).
-DRIVERS = {"task": "a chained task", "sweep": "the sweep"}
+DRIVERS = {"task": gettext_lazy("a chained task"), "sweep": gettext_lazy("the sweep")}
 
 
 def find_order(value: str):
@@ -24,10 +26,13 @@ def find_order(value: str):
     try:
         pk = model._meta.pk.to_python(value)
     except ValidationError as err:
-        raise CommandError(f"{value!r} is not an order id: {model._meta.label} ids look like {_example(model)}.") from err
+        raise CommandError(
+            _("%(value)s is not an order id: %(model)s ids look like %(example)s.")
+            % {"value": repr(value), "model": model._meta.label, "example": _example(model)}
+        ) from err
     order = orders.base_queryset().filter(pk=pk).first()
     if order is None:
-        raise CommandError(f"No order with id {value} in {model._meta.label}.")
+        raise CommandError(_("No order with id %(value)s in %(model)s.") % {"value": value, "model": model._meta.label})
     return order
 
 
@@ -46,8 +51,10 @@ def stamp(value: dt.datetime | None) -> str:
 def relative(value: dt.datetime, now: dt.datetime) -> str:
     seconds = (value - now).total_seconds()
     if abs(seconds) < 1:
-        return "now"
-    return f"in {humanize_seconds(seconds)}" if seconds > 0 else f"{humanize_seconds(-seconds)} ago"
+        return _("now")
+    if seconds > 0:
+        return _("in %(delta)s") % {"delta": humanize_seconds(seconds)}
+    return _("%(delta)s ago") % {"delta": humanize_seconds(-seconds)}
 
 
 def to_json(data: Any) -> str:

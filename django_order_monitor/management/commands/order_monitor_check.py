@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from ...engine import following, pipeline
 from ...exceptions import NotMonitorable
-from ...models import MonitoredOrder
+from ...models import MonitoredOrder, StatusCheck
 from ...shop import orders
 from ..common import (
     DRIVERS,
@@ -30,7 +31,10 @@ class Command(BaseCommand):
         if entry is None:
             reason = following.why_not_monitorable(order)
             if reason:
-                raise CommandError(f"Order {order.pk} is not followed and cannot be: {reason}.")
+                raise CommandError(
+                    _("Order %(order)s is not followed and cannot be: %(reason)s.")
+                    % {"order": order.pk, "reason": following.translated(reason)}
+                )
             try:
                 entry = following.start_monitoring(order)
             except NotMonitorable as err:
@@ -38,8 +42,8 @@ class Command(BaseCommand):
             started = True
         if not entry.is_active:
             raise CommandError(
-                f"Order {order.pk} is not followed any more ({entry.get_state_display()} since "
-                f"{stamp(entry.finished_at)}); nothing was checked."
+                _("Order %(order)s is not followed any more (%(state)s since %(time)s); nothing was checked.")
+                % {"order": order.pk, "state": entry.get_state_display(), "time": stamp(entry.finished_at)}
             )
         report = pipeline.check_order(entry.pk, force=True, source="command")
         order = orders.base_queryset().get(pk=order.pk)
@@ -68,20 +72,27 @@ class Command(BaseCommand):
             return
         write = self.stdout.write
         if started:
-            write(f"Started following order {order.pk}.")
-        write(f"Order {order.pk} via {entry.provider} (reference {entry.reference})")
+            write(_("Started following order %(order)s.") % {"order": order.pk})
+        write(
+            _("Order %(order)s via %(provider)s (reference %(reference)s)")
+            % {"order": order.pk, "provider": entry.provider, "reference": entry.reference}
+        )
         if not report.ran:
-            write(f"Not checked: {report.skipped_reason}.", self.style.WARNING)
+            write(_("Not checked: %(reason)s.") % {"reason": report.skipped_reason}, self.style.WARNING)
             return
-        status = f" (provider status {report.provider_status})" if report.provider_status else ""
         style = self.style.ERROR if report.result in ("failed", "query_error", "transport_error") else self.style.SUCCESS
-        write(f"Result: {report.result}{status}", style)
+        if report.provider_status:
+            result = _("Result: %(result)s (provider status %(status)s)")
+        else:
+            result = _("Result: %(result)s")
+        results = dict(StatusCheck.Result.choices)
+        write(result % {"result": results.get(report.result, report.result), "status": report.provider_status}, style)
         if report.message:
-            write(f"Message: {report.message}")
+            write(_("Message: %(message)s") % {"message": report.message})
         if report.state == MonitoredOrder.State.WATCHING:
             by = DRIVERS.get(report.next_check_by, report.next_check_by)
-            write(f"State: watching; next check at {stamp(report.next_check_at)} by {by}")
+            write(_("State: watching; next check at %(time)s by %(by)s") % {"time": stamp(report.next_check_at), "by": by})
         else:
-            write(f"State: {report.state}")
+            write(_("State: %(state)s") % {"state": dict(MonitoredOrder.State.choices).get(report.state, report.state)})
         if pin_delivered:
-            write("PIN: delivered to the order (not shown)")
+            write(_("PIN: delivered to the order (not shown)"))

@@ -6,6 +6,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ...conf import app_settings
 from ...engine import following, stats
@@ -19,6 +21,15 @@ from ..common import (
     stamp,
     to_json,
 )
+
+
+#: The facts' labels in the text output (the JSON keys stay as they are).
+FACTS = {
+    "external status": gettext_lazy("external status"),
+    "reference": gettext_lazy("reference"),
+    "provider": gettext_lazy("provider"),
+    "dispatched at": gettext_lazy("dispatched at"),
+}
 
 
 class Command(BaseCommand):
@@ -51,10 +62,10 @@ class Command(BaseCommand):
             self.stdout.write(to_json(data))
             return
         write = self.stdout.write
-        write(f"Order {order.pk}")
+        write(_("Order %(order)s") % {"order": order.pk})
         for key, value in facts.items():
             shown = stamp(value) if isinstance(value, dt.datetime) else ("–" if value in (None, "") else value)
-            write(f"  {key}: {shown}")
+            write(f"  {FACTS[key]}: {shown}")
         write(verdict, self.style.SUCCESS if followed else self.style.WARNING)
         for line in details:
             write(f"  {line}")
@@ -65,50 +76,70 @@ def _explain(order, entry: MonitoredOrder | None, now: dt.datetime) -> tuple[boo
     if entry is None:
         reason = following.why_not_monitorable(order)
         if reason:
-            return False, f"Not followed: {reason}.", []
+            return False, _("Not followed: %(reason)s.") % {"reason": following.translated(reason)}, []
         dispatched = orders.aware(orders.read(order, "dispatched_at"))
         window_start = now - dt.timedelta(seconds=float(app_settings.DEADLINE))
         if dispatched is not None and dispatched < window_start:
-            return False, (
-                f"Not followed: dispatched at {stamp(dispatched)}, before the deadline window; "
+            return False, _(
+                "Not followed: dispatched at %(time)s, before the deadline window; "
                 "the sweep leaves it alone (use the admin's check now to follow it)."
-            ), []
-        return False, "Not followed yet: dispatched with a reference; the next sweep will start following it.", []
+            ) % {"time": stamp(dispatched)}, []
+        return False, _("Not followed yet: dispatched with a reference; the next sweep will start following it."), []
 
     if not entry.is_active:
         when = stamp(entry.finished_at)
         if entry.state == MonitoredOrder.State.STOPPED:
-            return False, f"Not followed any more: stopped at {when} with reason {entry.stop_reason!r}.", []
+            return False, _("Not followed any more: stopped at %(time)s with reason %(reason)s.") % {
+                "time": when,
+                "reason": repr(entry.stop_reason),
+            }, []
         details = []
         if entry.state == MonitoredOrder.State.COMPLETED and entry.finished_at:
             seconds = (entry.finished_at - entry.dispatched_at).total_seconds()
-            details.append(f"time to PIN: {stats.humanize_seconds(seconds)}")
+            details.append(_("time to PIN: %(delta)s") % {"delta": stats.humanize_seconds(seconds)})
         if entry.last_message:
-            details.append(f"last message: {entry.last_message}")
-        return False, f"Not followed any more: {entry.get_state_display()} at {when}.", details
+            details.append(_("last message: %(message)s") % {"message": entry.last_message})
+        state = entry.get_state_display()
+        return False, _("Not followed any more: %(state)s at %(time)s.") % {"state": state, "time": when}, details
 
     details = []
     leased = entry.lease_until is not None and entry.lease_until >= now
     if leased:
-        details.append(f"leased until {stamp(entry.lease_until)}: a worker is checking it now")
+        details.append(_("leased until %(time)s: a worker is checking it now") % {"time": stamp(entry.lease_until)})
     if entry.next_check_at is not None:
         late = entry.next_check_at < now - stats.overdue_after()
         by = DRIVERS.get(entry.next_check_by, entry.next_check_by)
-        mark = " (OVERDUE: is the Huey consumer running?)" if late and not leased else ""
-        details.append(f"next check at {stamp(entry.next_check_at)} ({relative(entry.next_check_at, now)}) by {by}{mark}")
+        next_check = {"time": stamp(entry.next_check_at), "relative": relative(entry.next_check_at, now), "by": by}
+        if late and not leased:
+            details.append(_("next check at %(time)s (%(relative)s) by %(by)s (OVERDUE: is the Huey consumer running?)") % next_check)
+        else:
+            details.append(_("next check at %(time)s (%(relative)s) by %(by)s") % next_check)
     if entry.deadline_at <= now:
-        details.append(f"past the deadline since {stamp(entry.deadline_at)}: waiting for a final answer")
+        details.append(_("past the deadline since %(time)s: waiting for a final answer") % {"time": stamp(entry.deadline_at)})
     else:
-        details.append(f"deadline {stamp(entry.deadline_at)} ({relative(entry.deadline_at, now)})")
+        details.append(
+            _("deadline %(time)s (%(relative)s)") % {"time": stamp(entry.deadline_at), "relative": relative(entry.deadline_at, now)}
+        )
     details.append(
-        f"answered checks: {entry.answered_checks} (quick attempts: {app_settings.QUICK_ATTEMPTS}); "
-        f"failed queries: {entry.failed_checks} ({entry.consecutive_failed_checks} in a row)"
+        _(
+            "answered checks: %(answered)d (quick attempts: %(quick)s); "
+            "failed queries: %(failed)d (%(streak)d in a row)"
+        )
+        % {
+            "answered": entry.answered_checks,
+            "quick": app_settings.QUICK_ATTEMPTS,
+            "failed": entry.failed_checks,
+            "streak": entry.consecutive_failed_checks,
+        }
     )
     if entry.last_checked_at:
-        status = f", provider status {entry.last_provider_status}" if entry.last_provider_status else ""
-        details.append(f"last check at {stamp(entry.last_checked_at)}: {entry.last_outcome}{status}")
+        last = {"time": stamp(entry.last_checked_at), "outcome": entry.last_outcome, "status": entry.last_provider_status}
+        if entry.last_provider_status:
+            details.append(_("last check at %(time)s: %(outcome)s, provider status %(status)s") % last)
+        else:
+            details.append(_("last check at %(time)s: %(outcome)s") % last)
     else:
-        details.append("not checked yet")
+        details.append(_("not checked yet"))
     if entry.last_error:
-        details.append(f"last error: {entry.last_error}")
-    return True, "Followed: watching.", details
+        details.append(_("last error: %(error)s") % {"error": entry.last_error})
+    return True, _("Followed: watching."), details

@@ -6,6 +6,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ...conf import app_settings
 from ...engine import shadow
@@ -14,6 +16,15 @@ from ..common import to_json
 
 #: Orders listed per group in the text output (--json lists them all).
 SHOWN = 20
+#: The comparison's categories (``shadow.ShadowReport.counts``) in the text output; the JSON keeps the keys.
+CATEGORIES = {
+    "agree": gettext_lazy("agree"),
+    "disagree": gettext_lazy("disagree"),
+    "monitor only": gettext_lazy("monitor only"),
+    "shop only": gettext_lazy("shop only"),
+    "both open": gettext_lazy("both open"),
+    "other": gettext_lazy("other"),
+}
 
 
 class Command(BaseCommand):
@@ -29,7 +40,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["limit"] < 1:
-            raise CommandError("--limit must be at least 1.")
+            raise CommandError(_("--limit must be at least 1."))
         since = timezone.now() - dt.timedelta(hours=options["hours"]) if options["hours"] else None
         report = shadow.compare(since=since, limit=options["limit"])
         if options["json"]:
@@ -37,36 +48,44 @@ class Command(BaseCommand):
             return
         write = self.stdout.write
         if not app_settings.SHADOW:
-            write("ORDER_MONITOR_SHADOW is off: the monitor writes to the shop, so both sides agree by construction.")
-        write(f"Orders compared: {report.compared}")
-        write("; ".join(f"{name}: {count}" for name, count in report.counts.items()))
+            write(_("ORDER_MONITOR_SHADOW is off: the monitor writes to the shop, so both sides agree by construction."))
+        write(_("Orders compared: %(count)d") % {"count": report.compared})
+        write("; ".join(f"{CATEGORIES.get(name, name)}: {count}" for name, count in report.counts.items()))
         p50, p90 = report.lead_percentile(0.5), report.lead_percentile(0.9)
         if p50 is not None:
             write(
-                f"Where both decided alike ({len(report.lead_seconds)} with times), the monitor noticed "
-                f"{_lead(p50)} at the median and {_lead(p90)} at p90."
+                _(
+                    "Where both decided alike (%(count)d with times), the monitor noticed "
+                    "%(p50)s at the median and %(p90)s at p90."
+                )
+                % {"count": len(report.lead_seconds), "p50": _lead(p50), "p90": _lead(p90)}
             )
         if report.disagreements:
-            write(f"Disagreements ({len(report.disagreements)}):", self.style.WARNING)
+            write(_("Disagreements (%(count)d):") % {"count": len(report.disagreements)}, self.style.WARNING)
             for comparison in report.disagreements[:SHOWN]:
                 write(f"  {_line(comparison)}")
         if report.monitor_only:
-            write(f"Decided by the monitor, still open at the shop ({len(report.monitor_only)}):")
+            write(_("Decided by the monitor, still open at the shop (%(count)d):") % {"count": len(report.monitor_only)})
             for comparison in report.monitor_only[:SHOWN]:
                 write(f"  {_line(comparison)}")
 
 
 def _lead(seconds: float) -> str:
     if abs(seconds) < 1:
-        return "at the same time"
-    return f"{humanize_seconds(abs(seconds))} {'sooner' if seconds > 0 else 'later'}"
+        return _("at the same time")
+    if seconds > 0:
+        return _("%(delta)s sooner") % {"delta": humanize_seconds(seconds)}
+    return _("%(delta)s later") % {"delta": humanize_seconds(-seconds)}
 
 
 def _line(comparison: shadow.Comparison) -> str:
-    return (
-        f"order {comparison.order_pk} via {comparison.provider} (reference {comparison.reference}): "
-        f"monitor {comparison.monitor}, shop {comparison.shop}"
-    )
+    return _("order %(order)s via %(provider)s (reference %(reference)s): monitor %(monitor)s, shop %(shop)s") % {
+        "order": comparison.order_pk,
+        "provider": comparison.provider,
+        "reference": comparison.reference,
+        "monitor": comparison.monitor,
+        "shop": comparison.shop,
+    }
 
 
 def _as_dict(report: shadow.ShadowReport) -> dict:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ... import providers
 from ...conf import app_settings
@@ -27,15 +29,18 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         limit, dry_run = options["limit"], options["dry_run"]
         if limit is not None and limit < 1:
-            raise CommandError("--limit must be 1 or more.")
+            raise CommandError(_("--limit must be 1 or more."))
         if not app_settings.ENABLED and not dry_run:
             raise CommandError(
-                "Monitoring is disabled (ORDER_MONITOR_ENABLED = False); use --dry-run to see what a sweep would do."
+                _("Monitoring is disabled (ORDER_MONITOR_ENABLED = False); use --dry-run to see what a sweep would do.")
             )
         provider = options["provider"]
         if provider is not None and not providers.is_known(provider):
-            known = ", ".join(sorted(app_settings.PROVIDERS or {})) or "none"
-            raise CommandError(f"Unknown provider {provider!r}; ORDER_MONITOR_PROVIDERS has: {known}.")
+            known = ", ".join(sorted(app_settings.PROVIDERS or {})) or _("none")
+            raise CommandError(
+                _("Unknown provider %(provider)s; ORDER_MONITOR_PROVIDERS has: %(known)s.")
+                % {"provider": repr(provider), "known": known}
+            )
         report = sweep.run_sweep(limit=limit, dry_run=dry_run, provider=provider)
         if options["json"]:
             data = {
@@ -45,19 +50,38 @@ class Command(BaseCommand):
             }
             self.stdout.write(to_json(data))
             return
-        prefix = "Dry run: would " if dry_run else ""
         if not report.discovered and not report.enqueued:
-            self.stdout.write("Nothing to do: no unfollowed dispatched orders, no checks due.")
+            self.stdout.write(_("Nothing to do: no unfollowed dispatched orders, no checks due."))
             return
         found = len(report.discovered)
         if found:
-            verb = "start following" if dry_run else "Started following"
-            noun = "order" if found == 1 else "orders"
             pks = ", ".join(str(pk) for pk in report.discovered)
-            self.stdout.write(f"{prefix}{verb} {found} dispatched {noun} nobody followed: {pks}")
+            if dry_run:
+                text = ngettext(
+                    "Dry run: would start following %(count)d dispatched order nobody followed: %(orders)s",
+                    "Dry run: would start following %(count)d dispatched orders nobody followed: %(orders)s",
+                    found,
+                )
+            else:
+                text = ngettext(
+                    "Started following %(count)d dispatched order nobody followed: %(orders)s",
+                    "Started following %(count)d dispatched orders nobody followed: %(orders)s",
+                    found,
+                )
+            self.stdout.write(text % {"count": found, "orders": pks})
         due = len(report.enqueued)
         if due:
-            verb = "enqueue" if dry_run else "Enqueued"
-            noun = "check" if due == 1 else "checks"
             ids = ", ".join(str(pk) for pk in report.enqueued)
-            self.stdout.write(f"{prefix}{verb} {due} due {noun} (monitored orders {ids})")
+            if dry_run:
+                text = ngettext(
+                    "Dry run: would enqueue %(count)d due check (monitored orders %(ids)s)",
+                    "Dry run: would enqueue %(count)d due checks (monitored orders %(ids)s)",
+                    due,
+                )
+            else:
+                text = ngettext(
+                    "Enqueued %(count)d due check (monitored orders %(ids)s)",
+                    "Enqueued %(count)d due checks (monitored orders %(ids)s)",
+                    due,
+                )
+            self.stdout.write(text % {"count": due, "ids": ids})

@@ -46,8 +46,9 @@ def pin_problem(pin: Any) -> str | None:
     """Why ``pin`` cannot complete an order, or ``None`` when it can.
 
     Acceptable is text that, stripped of surrounding whitespace, is not a
-    placeholder (:func:`clean_pin`) and holds no control or format character, no
-    U+FFFD (a byte the provider's reply could not decode to) and no lone surrogate.
+    placeholder (:func:`clean_pin`), holds at least one letter or digit and no control
+    or format character, no U+FFFD (a byte the provider's reply could not decode to)
+    and no lone surrogate.
     The reason is a short phrase that never contains the PIN.
     """
     if pin is not None and not isinstance(pin, str):
@@ -57,6 +58,10 @@ def pin_problem(pin: Any) -> str | None:
         return "completed without a PIN"
     if "\ufffd" in pin or any(unicodedata.category(ch) in _UNPRINTABLE_CATEGORIES for ch in pin):
         return "PIN has characters that are not printable"
+    if not any(ch.isalnum() for ch in pin):
+        # "*", "--", "..." are placeholders, never a code a customer can redeem (and a PIN
+        # of mask characters could not be told apart from its mask in the history).
+        return "PIN has no letter or digit"
     return None
 
 
