@@ -50,7 +50,7 @@ def left(rows):
 
 def test_the_command_deletes_old_history_and_old_ended_orders_only(history):
     assert prune() == (
-        "Deleted 4 check history rows and 1 ended orders older than 2026-10-02 12:00:00 UTC.\n"
+        "Deleted 4 check history rows and 1 ended order older than 2026-10-02 12:00:00 UTC.\n"
     )
     # The old ended order goes with its history; the others keep their recent checks.
     assert left(history) == {"old": (False, 0), "recent": (True, 1), "open": (True, 1)}
@@ -59,7 +59,7 @@ def test_the_command_deletes_old_history_and_old_ended_orders_only(history):
 
 def test_a_dry_run_counts_and_deletes_nothing(history):
     assert prune("--dry-run") == (
-        "Dry run: would delete 4 check history rows and 1 ended orders older than 2026-10-02 12:00:00 UTC.\n"
+        "Dry run: would delete 4 check history rows and 1 ended order older than 2026-10-02 12:00:00 UTC.\n"
     )
     data = json.loads(prune("--dry-run", "--json"))
     assert (data["history_rows"], data["ended_orders"], data["dry_run"]) == (4, 1, True)
@@ -69,10 +69,10 @@ def test_a_dry_run_counts_and_deletes_nothing(history):
 def test_verbosity_zero_is_silent_and_two_shows_each_batch(history, monkeypatch):
     monkeypatch.setattr(retention, "BATCH_SIZE", 1)
     assert prune("-v", "2").splitlines() == [
-        "  deleted a batch of 1 ended orders",
-        "  deleted a batch of 1 history rows",
-        "  deleted a batch of 1 history rows",
-        "Deleted 4 check history rows and 1 ended orders older than 2026-10-02 12:00:00 UTC.",
+        "  deleted a batch of 1 ended order",
+        "  deleted a batch of 1 check history row",
+        "  deleted a batch of 1 check history row",
+        "Deleted 4 check history rows and 1 ended order older than 2026-10-02 12:00:00 UTC.",
     ]
     assert prune("-v", "0") == ""
 
@@ -117,3 +117,14 @@ def test_a_followed_order_is_never_pruned_however_old(clock, make_order, setting
     stop_monitoring(MonitoredOrder.objects.get(pk=entry.pk), "checking")  # ended just now: kept
     assert prune() == "Deleted 0 check history rows and 0 ended orders older than 2026-10-02 12:00:00 UTC.\n"
     assert MonitoredOrder.objects.filter(pk=entry.pk).exists()
+
+
+def test_the_command_speaks_the_active_language(history):
+    from django.utils import translation
+
+    with translation.override("tr"):
+        assert prune("--dry-run") == (
+            "Deneme: 2026-10-02 12:00:00 UTC öncesinden 4 kontrol geçmişi kaydı ve 1 bitmiş sipariş silinecekti.\n"
+        )
+    with translation.override("ar"):
+        assert prune() == "حُذف 4 سجلات فحص وطلب منتهٍ واحد أقدم من 2026-10-02 12:00:00 UTC.\n"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ...conf import app_settings
 from ...engine import retention
@@ -21,12 +23,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if app_settings.RETENTION is None:
-            raise CommandError("ORDER_MONITOR_RETENTION is None: everything is kept. Set it (seconds, e.g. 2592000 for 30 days).")
+            raise CommandError(
+                _("ORDER_MONITOR_RETENTION is None: everything is kept. Set it (seconds, e.g. 2592000 for 30 days).")
+            )
         verbosity, dry_run = options["verbosity"], options["dry_run"]
 
         def on_batch(kind: str, rows: int) -> None:
             if verbosity >= 2 and not options["json"]:
-                self.stdout.write(f"  deleted a batch of {rows} {'ended orders' if kind == 'ledger' else 'history rows'}")
+                self.stdout.write(_("  deleted a batch of %(rows)s") % {"rows": (orders if kind == "ledger" else history)(rows)})
 
         report = retention.prune(dry_run=dry_run, on_batch=on_batch)
         if options["json"]:
@@ -42,10 +46,20 @@ class Command(BaseCommand):
             return
         if verbosity < 1:
             return
-        verb = "Dry run: would delete" if dry_run else "Deleted"
-        self.stdout.write(
-            f"{verb} {report.history} check history rows and {report.ledger} ended orders "
-            f"older than {stamp(report.cutoff)}."
-        )
+        parts = {"history": history(report.history), "orders": orders(report.ledger), "cutoff": stamp(report.cutoff)}
+        if dry_run:
+            self.stdout.write(_("Dry run: would delete %(history)s and %(orders)s older than %(cutoff)s.") % parts)
+        else:
+            self.stdout.write(_("Deleted %(history)s and %(orders)s older than %(cutoff)s.") % parts)
         if report.ledger_kept:
-            self.stdout.write(f"Ended orders' ledger rows are kept: {report.ledger_kept} (only the history is pruned).")
+            self.stdout.write(
+                _("Ended orders' ledger rows are kept: the order model has no dispatched_at role (only the history is pruned).")
+            )
+
+
+def history(count: int) -> str:
+    return ngettext("%(count)d check history row", "%(count)d check history rows", count) % {"count": count}
+
+
+def orders(count: int) -> str:
+    return ngettext("%(count)d ended order", "%(count)d ended orders", count) % {"count": count}
