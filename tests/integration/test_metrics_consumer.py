@@ -53,7 +53,7 @@ def total(samples: dict, name: str, **labels: str) -> float:
     return sum(value for (sample, sample_labels), value in samples.items() if sample == name and wanted <= set(sample_labels))
 
 
-def test_a_running_consumer_serves_its_checks_and_the_databases_gauges(fake_znet, legacy_orders, tmp_path):
+def test_a_running_consumer_serves_its_checks_and_the_databases_gauges(fake_znet, legacy_orders, tmp_path):  # noqa: F811
     port = free_port()
     env = consumer_env(fake_znet.url, ORDER_MONITOR_TEST_METRICS_PORT=str(port), ORDER_MONITOR_TEST_METRICS_TOKEN=TOKEN,
                        ORDER_MONITOR_TEST_LOG_LEVEL="INFO")
