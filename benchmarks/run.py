@@ -2,7 +2,8 @@
 
     python -m benchmarks [--quick] [--only sim,detection,...]
 
-Sections: throughput, hook, sweep, detection (real stack + simulation), batch, memory.
+Sections: throughput, hook, sweep, detection (real stack + simulation), batch, memory,
+budget (simulation: schedules under a provider call budget shared with dispatch).
 ``benchmarks/results/latest.txt`` always holds the latest result of every
 section, so re-running some sections (``--only``) updates just those.
 """
@@ -26,6 +27,7 @@ SECTIONS = {
     "batch": "benchmarks.batch",
     "detection": "benchmarks.detection",
     "memory": "benchmarks.memory",
+    "budget": "benchmarks.budget",
 }
 
 
