@@ -76,7 +76,7 @@ def test_checks_the_budget_cannot_afford_are_put_off_without_asking_or_using_an_
     queue.run_until(START + dt.timedelta(seconds=60))  # the three first checks are due together
 
     assert sum(memory.calls[f"B-{n}"] for n in range(3)) == 1
-    put_off = MonitoredOrder.objects.filter(attempts=0)
+    put_off = MonitoredOrder.objects.filter(answered_checks=0)
     assert put_off.count() == 2
     shortest = dt.timedelta(seconds=budget.DEFAULT_OPTIONS["MIN_DEFER"])
     assert all(entry.next_check_at >= START + dt.timedelta(seconds=60) + shortest for entry in put_off)
