@@ -320,12 +320,12 @@ def percentile(values: list[float], p: float) -> float | None:
 # -- the schedules compared -----------------------------------------------------------------
 
 
-def learned(policy_class: type, past: list[float | None]) -> Any:
+def learned(policy_class: type, past: list[float | None], **overrides: float) -> Any:
     """An instance of a model-based policy that learned from ``past`` instead of the database."""
     return type(
         f"Sim{policy_class.__name__}",
         (policy_class,),
-        {"load_history": lambda self, provider, product="": list(past), "cache": {}},
+        {"load_history": lambda self, provider, product="": list(past), "cache": {}, "overrides": overrides},
     )()
 
 
@@ -343,6 +343,8 @@ def schedules(mix_name: str) -> dict[str, Any]:
         "adaptive (learned)": learned(AdaptivePolicy, past),
         "model (prior only)": learned(ModelPolicy, []),
         "model (learned)": learned(ModelPolicy, past),
+        # Dense where calls are cheap: under a budget, the budget does the thinning.
+        "model, worth 3 s (learned)": learned(ModelPolicy, past, CALL_WORTH=3),
     }
 
 
@@ -375,9 +377,9 @@ def unconstrained(mix_name: str, per_minute: float = 60.0, measure: float = MEAS
     for name, policy in schedules(mix_name).items():
         random.seed(f"jitter:{name}")
         rows.append({"schedule": name, **Run(policy, MIXES[mix_name], per_minute).run(warm=0, measure=measure).summary()})
-    matched = next(r for r in rows if r["schedule"] == "model (learned)")["calls_per_finished"]
+    matched = [r["calls_per_finished"] for r in rows if r["schedule"].startswith("model") and "learned" in r["schedule"]]
     # Calls per finished order of the oracle with n checks is about (n + 1) / 2 + a little.
-    for calls in sorted({max(1, round(2 * matched - 1)), 4, 16}):
+    for calls in sorted({max(1, round(2 * m - 1)) for m in matched} | {16}):
         found = Run(oracle(mix_name, calls), MIXES[mix_name], per_minute).run(warm=0, measure=measure).summary()
         rows.append({"schedule": f"oracle, {calls} quantiles", **found})
     return rows
@@ -393,6 +395,7 @@ def budgeted(mix_name: str, per_minute: float, budget: float, *, quick: bool = F
         ("model (learned)", "fcfs"),
         ("adaptive (learned)", "budget"),
         ("model (learned)", "budget"),
+        ("model, worth 3 s (learned)", "budget"),
     ]
     if quick:
         plan = [p for p in plan if p[0] != "fixed 10 s"]
