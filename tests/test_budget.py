@@ -87,3 +87,18 @@ def test_checks_the_budget_cannot_afford_are_put_off_without_asking_or_using_an_
     assert all(memory.calls[f"B-{n}"] >= 1 for n in range(3))
     assert MonitoredOrder.objects.filter(order__in=orders, state="watching").count() == 3
     budget.reset()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_operators_check_is_asked_whatever_the_budget(clock, make_order, settings):
+    from django_order_monitor.engine.following import start_monitoring
+    from django_order_monitor.engine.pipeline import check_order
+
+    settings.ORDER_MONITOR_RATE_LIMIT = {"min_interval": 0.05}
+    settings.ORDER_MONITOR_BUDGET = {"BURST": 0.01}
+    budget.reset()
+    entries = [start_monitoring(make_order(referans=f"OP-{n}")) for n in range(3)]
+    reports = [check_order(entry.pk, force=True, source="admin") for entry in entries]
+    assert [report.ran for report in reports] == [True, True, True]
+    assert [memory.calls[f"OP-{n}"] for n in range(3)] == [1, 1, 1]
+    budget.reset()

@@ -68,7 +68,8 @@ def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: 
     A single order is a group of one. Orders the shop has ended stop; the rest
     are asked about per provider (one ``fetch_statuses`` call for a batch
     provider), each answer passes the gate and is applied. A paused or
-    rate-limited provider defers its orders. Any unexpected error is a failed
+    rate-limited provider defers its orders, and so does its call budget
+    (scheduled checks only, see :mod:`.budget`). Any unexpected error is a failed
     check of the orders it hit. Every lease is released. Nothing is scheduled:
     the reports say what is due next.
     """
@@ -80,9 +81,10 @@ def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: 
         for provider, group in _by_provider(pending.values()).items():
             deferred_to, reason = _deferral(provider, now)
             if deferred_to is None:
-                group = _afford(provider, group, pending, reports, now, next_policy)
-                if not group:
-                    continue
+                if source == "poll":  # an operator's check is asked for now, whatever the budget
+                    group = _afford(provider, group, pending, reports, now, next_policy)
+                    if not group:
+                        continue
                 try:
                     answers = asking.ask(provider, group, source)
                 except ratelimit.RateLimited as err:
