@@ -6,8 +6,10 @@ the budget allows. Each due check asks :meth:`Budget.admit` with its score: the
 policy's chance of finding its order ended (:meth:`.policy.Policy.find_chance`)
 plus an aging term (seconds since the order's last call / ``AGING``), so an order
 that has not been asked for ``AGING`` seconds outranks any fresh check and none
-starves. Calls accrue at ``TARGET`` of the provider's rate; dispatch calls take
-theirs first (a customer is waiting); a check is admitted when a call is left
+starves. Calls accrue at ``TARGET`` of the provider's rate; dispatch calls noted
+with :meth:`Budget.note_dispatch` take theirs first (a customer is waiting; the
+simulation notes them, the consumers do not see the shop's dispatch yet, so
+``TARGET`` should leave its share); a check is admitted when a call is left
 and its score reaches the price, which rises while checks worth a call find none
 and falls while calls go unused: under over-demand only the best-scoring share
 of the due checks calls.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import threading
 
 from ..conf import SETTINGS, app_settings
+from ..providers.ratelimit import Limits
 
 __all__ = ["DEFAULT_OPTIONS", "Budget", "for_provider", "option", "reset"]
 
@@ -125,8 +128,6 @@ def for_provider(provider: str) -> Budget | None:
 
     The rate is ``1 / min_interval`` of the provider's RATE_LIMIT.
     """
-    from ..providers.ratelimit import Limits
-
     limits = Limits.for_provider(provider)
     if limits is None or limits.min_interval <= 0:
         return None
