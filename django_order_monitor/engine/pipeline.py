@@ -20,8 +20,8 @@ from typing import Any
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import MonitoredOrder, StatusCheck
 from ..exceptions import UnknownProviderError
+from ..models import MonitoredOrder, StatusCheck
 from ..providers import breaker, get_provider, ratelimit
 from ..providers.adapters.base import Outcome, StatusResult
 from ..shop import orders
