@@ -6,6 +6,8 @@ import pytest
 
 from django_order_monitor.engine import budget
 from django_order_monitor.engine.budget import Budget
+from django_order_monitor.engine.following import start_monitoring
+from django_order_monitor.engine.pipeline import check_order
 from django_order_monitor.models import MonitoredOrder, StatusCheck
 from django_order_monitor.testing import memory
 from tests.conftest import START
@@ -91,9 +93,6 @@ def test_checks_the_budget_cannot_afford_are_put_off_without_asking_or_using_an_
 
 @pytest.mark.django_db(transaction=True)
 def test_an_operators_check_is_asked_whatever_the_budget(clock, make_order, settings):
-    from django_order_monitor.engine.following import start_monitoring
-    from django_order_monitor.engine.pipeline import check_order
-
     settings.ORDER_MONITOR_RATE_LIMIT = {"min_interval": 0.05}
     settings.ORDER_MONITOR_BUDGET = {"BURST": 0.01}
     budget.reset()
