@@ -122,6 +122,17 @@ def _importable_callable(value: Any) -> bool:
         return False
 
 
+def _budget_options_ok(value: Any) -> bool:
+    defaults = SETTINGS["BUDGET"].default
+    if not isinstance(value, dict) or set(value) - set(defaults):
+        return False
+    numbers = {key: finite_number(option) for key, option in value.items()}
+    if any(option is None or option <= 0 for option in numbers.values()):
+        return False
+    merged = {**defaults, **numbers}
+    return merged["TARGET"] <= 1 and merged["MIN_DEFER"] <= merged["MAX_DEFER"]
+
+
 SECONDS = number("a number of seconds > 0", lambda v: v > 0)
 SECONDS_OR_ZERO = number("a number of seconds >= 0", lambda v: v >= 0)
 FLAG = Rule("True or False", lambda value: isinstance(value, bool))
@@ -213,6 +224,15 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "RATE_LIMIT", {"min_interval": 0.1, "max_concurrent": 4, "max_wait": 10},
             "Provider etiquette for providers whose config has no 'RATE_LIMIT' (None there: no limit).", "order_monitor.E014",
+        ),
+        Setting(
+            # TARGET: share of the rate status checks may plan on; BURST: seconds of unused calls saved up;
+            # AGING: seconds without a call that add 1 to a check's score; a put-off check asks again
+            # after MIN_DEFER to MAX_DEFER seconds. A dict setting only some of them keeps the others.
+            "BUDGET", {"TARGET": 0.95, "BURST": 2.0, "AGING": 21600.0, "MIN_DEFER": 5.0, "MAX_DEFER": 900.0},
+            "Which due checks a provider's rate limit affords when more are due than it allows (engine.budget).",
+            "order_monitor.E014",
+            Rule("a dict with keys TARGET, BURST, AGING, MIN_DEFER, MAX_DEFER: numbers > 0, TARGET at most 1", _budget_options_ok),
         ),
         Setting(
             "REDIS_URL", None, "Redis for the shared rate limits; None: Huey's own Redis, else limits per process.",

@@ -4,6 +4,7 @@ Times are compressed (seconds instead of minutes) and read from the environment
 the test sets: ``ORDER_MONITOR_TEST_ZNET_URL``, ``..._DB_NAME`` (the test database).
 """
 
+import json
 import os
 
 from tests.settings_services import *  # noqa: F401,F403
@@ -47,6 +48,10 @@ COMPRESSED_POLICY = {
 for _name, _default in COMPRESSED_POLICY.items():
     _value = float(os.environ.get("ORDER_MONITOR_TEST_" + _name, _default))
     globals()["ORDER_MONITOR_" + _name] = int(_value) if _value.is_integer() else _value
+
+# Further ORDER_MONITOR_* settings a test gives its consumers: JSON, names without the prefix.
+for _name, _value in json.loads(os.environ.get("ORDER_MONITOR_TEST_EXTRA", "{}")).items():
+    globals()["ORDER_MONITOR_" + _name] = _value
 
 LOGGING = {
     "version": 1,

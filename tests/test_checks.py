@@ -139,7 +139,7 @@ WRONG_SETTINGS = [
         E(11, "ORDER_MONITOR_POLICY is 'django_order_monitor.engine.policy.backoff'; it must be a dotted path to a Policy subclass.", "Default: ORDER_MONITOR_POLICY = 'django_order_monitor.engine.policy.Policy'."),
     ]),
     ("ORDER_MONITOR_ADAPTIVE", {"QUANTILES": 0.2}, [
-        E(11, "ORDER_MONITOR_ADAPTIVE must be a dict with keys from ['CACHE_TTL', 'MAX_SAMPLES', 'MIN_INTERVAL', 'PRIOR_WEIGHT', 'QUANTILE', 'TIME_SCALE', 'WINDOW'].", "See django_order_monitor.engine.adaptive."),
+        E(11, "ORDER_MONITOR_ADAPTIVE must be a dict with keys from ['CACHE_TTL', 'CALL_WORTH', 'MAX_SAMPLES', 'MIN_INTERVAL', 'PRIOR_WEIGHT', 'QUANTILE', 'TIME_SCALE', 'WINDOW'].", "See django_order_monitor.engine.adaptive."),
     ]),
     ("ORDER_MONITOR_ADAPTIVE", {"QUANTILE": "0.2"}, [
         E(11, "ORDER_MONITOR_ADAPTIVE has invalid values for ['QUANTILE']: each is a number > 0 (QUANTILE below 1).", "Defaults: {'QUANTILE': 0.12}."),
