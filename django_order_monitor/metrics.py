@@ -79,6 +79,10 @@ class _Instruments:
             "order_monitor_rate_limit_deferrals", "Checks deferred because no call slot freed up in time.", provider,
             registry=self.registry,
         )
+        self.budget_deferrals = Counter(
+            "order_monitor_budget_deferrals", "Scheduled checks put off because the provider's call budget was spent.",
+            provider, registry=self.registry,
+        )
         self.breaker_pauses = Counter(
             "order_monitor_breaker_pauses", "Times the circuit breaker paused the provider.", provider, registry=self.registry
         )
@@ -98,7 +102,10 @@ class _Instruments:
                 self.checks.labels(name, result)
             for outcome in OUTCOMES:
                 self.transitions.labels(name, outcome)
-            for metric in (self.late_completions, self.rate_limit_deferrals, self.breaker_pauses, self.latency, self.time_to_pin):
+            for metric in (
+                self.late_completions, self.rate_limit_deferrals, self.budget_deferrals, self.breaker_pauses, self.latency,
+                self.time_to_pin,
+            ):
                 metric.labels(name)
 
 
@@ -192,6 +199,10 @@ class PrometheusObserver:
     def breaker_opened(self, provider: str) -> None:
         if (found := instruments()) is not None:
             found.breaker_pauses.labels(provider).inc()
+
+    def budget_deferred(self, provider: str) -> None:
+        if (found := instruments()) is not None:
+            found.budget_deferrals.labels(provider).inc()
 
 
 def connect() -> None:

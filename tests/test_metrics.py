@@ -131,6 +131,25 @@ def test_failed_queries_breaker_pauses_and_rate_limit_deferrals_are_counted(clie
     assert value(after, "order_monitor_breaker_open", provider="memory") == 0
 
 
+def test_checks_the_call_budget_puts_off_are_counted(client, clock, queue, make_order, settings):
+    from django_order_monitor.engine import budget
+
+    # 20 calls a second, none saved up: with the clock frozen, one call per moment.
+    settings.ORDER_MONITOR_RATE_LIMIT = {"min_interval": 0.05}
+    settings.ORDER_MONITOR_BUDGET = {"BURST": 0.01}
+    budget.reset()
+    before, _ = scrape(client)
+    for n in range(3):
+        make_order(referans=f"R-BUDGET-{n}")
+    try:
+        queue.run_until(START + dt.timedelta(seconds=60))  # three first checks due together, one call afforded
+    finally:
+        budget.reset()
+    after, _ = scrape(client)
+    assert delta(before, after, "order_monitor_budget_deferrals_total", provider="memory") == 2
+    assert delta(before, after, "order_monitor_provider_latency_seconds_count", provider="memory") == 1
+
+
 def test_late_completions_are_counted_once(client, make_order):
     entry = MonitoredOrder.objects.get(order=make_order(referans="R-LATE"))
     before, _ = scrape(client)

@@ -36,6 +36,9 @@ class Observer(Protocol):
     def breaker_opened(self, provider: str) -> None:
         """The provider's circuit breaker paused it."""
 
+    def budget_deferred(self, provider: str) -> None:
+        """A scheduled check was put off: the provider's call budget could not afford it now."""
+
 
 class _Unobserved:
     """The observer while none is installed: every report is dropped."""

@@ -187,6 +187,7 @@ def _afford(
             continue
         at = now + dt.timedelta(seconds=wait)
         reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, at, f"provider {provider}'s call budget is spent")
+        observer().budget_deferred(provider)
     return afforded
 
 
