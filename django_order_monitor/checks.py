@@ -146,6 +146,21 @@ class Problems:
         "Raise ORDER_MONITOR_LEASE_SECONDS above {seconds}, or lower the timeouts in ORDER_MONITOR_PROVIDERS[{name}]['OPTIONS'].",
     )
     FLAG_VALUE = Problem("order_monitor.E019", WRONG_VALUE, WRONG_VALUE_HINT)
+    RETENTION_VALUE = Problem("order_monitor.E021", WRONG_VALUE, WRONG_VALUE_HINT)
+    RETENTION_NOT_AFTER_DEADLINE = Problem(
+        "order_monitor.E021",
+        "ORDER_MONITOR_RETENTION ({retention} s) is not longer than ORDER_MONITOR_DEADLINE ({deadline} s): "
+        "a pruned order could still be in the sweep's window and be followed again.",
+        "Keep RETENTION above DEADLINE (e.g. 30 days: 2592000).",
+    )
+    METRICS = Problem(
+        "order_monitor.E020", "ORDER_MONITOR_METRICS {problem}.", "Example: {example}, or None for no metrics."
+    )
+    METRICS_LIBRARY_MISSING = Problem(
+        "order_monitor.E020",
+        "ORDER_MONITOR_METRICS is set but prometheus-client is not installed.",
+        "pip install 'django-order-monitor[metrics]', or set ORDER_MONITOR_METRICS = None.",
+    )
     HUEY_IMMEDIATE = Problem(
         "order_monitor.W001",
         "Huey runs in immediate mode: delayed status checks never run.",
@@ -180,6 +195,7 @@ WRONG_VALUE_PROBLEMS: dict[str, Problem] = {
         Problems.REDIS_URL,
         Problems.CALLBACK_TOLERANCE,
         Problems.FLAG_VALUE,
+        Problems.RETENTION_VALUE,
     )
 }
 
@@ -341,6 +357,9 @@ def check_policy(app_configs=None, **kwargs) -> list:
             errors.append(Problems.ADAPTIVE_VALUES(keys=bad, defaults={key: DEFAULT_OPTIONS[key] for key in bad}))
     if not (isinstance(policy_class, type) and issubclass(policy_class, Policy)):
         errors.append(_wrong_value(Problems.DOTTED_PATH, "POLICY", policy_path, "a dotted path to a Policy subclass"))
+    retention = _valid_number("RETENTION")
+    if retention is not None and deadline is not None and retention <= deadline:
+        errors.append(Problems.RETENTION_NOT_AFTER_DEADLINE(retention=f"{retention:g}", deadline=f"{deadline:g}"))
     return errors
 
 
@@ -459,6 +478,48 @@ def _check_lease_outlives_call(shown: str, adapter: type, options: dict, lease: 
     if seconds is None or lease > seconds:
         return []
     return [Problems.LEASE_SHORTER_THAN_CALL(lease=f"{lease:g}", name=shown, seconds=f"{seconds:g}")]
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+#: The keys of ORDER_MONITOR_METRICS (see django_order_monitor.metrics).
+METRICS_KEYS = ("PORT", "ADDRESS", "TOKEN")
+METRICS_EXAMPLE = "{'PORT': 9108, 'TOKEN': os.environ['METRICS_TOKEN']}"
+
+
+def _metrics_problem(value: Any) -> str | None:
+    """What is wrong with a METRICS value, or None. Never quotes a value: TOKEN is a secret."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        return f"is a {type(value).__name__}; it must be None or a dict with keys from {list(METRICS_KEYS)}"
+    unknown = sorted(str(key)[:40] for key in value if key not in METRICS_KEYS)
+    if unknown:
+        return f"has unknown keys {unknown}; known keys are {list(METRICS_KEYS)}"
+    port = value.get("PORT")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        return "has a PORT that is not a TCP port number (1-65535)"
+    address = value.get("ADDRESS", "")
+    if not isinstance(address, str):
+        return "has an ADDRESS that is not a string such as '0.0.0.0' or '127.0.0.1'"
+    token = value.get("TOKEN")
+    if token is not None and not (isinstance(token, str) and token.strip()):
+        return "has a TOKEN that is not a non-empty string"
+    return None
+
+
+@register()
+def check_metrics(app_configs=None, **kwargs) -> list:
+    """A well-formed METRICS, and the library it needs (the package runs without it when off)."""
+    from . import metrics
+
+    value = app_settings.METRICS
+    problem = _metrics_problem(value)
+    if problem:
+        return [Problems.METRICS(problem=problem, example=METRICS_EXAMPLE)]
+    if value is not None and not metrics.available():
+        return [Problems.METRICS_LIBRARY_MISSING()]
+    return []
 
 
 # -- Huey and spelling ------------------------------------------------------------------------

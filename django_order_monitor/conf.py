@@ -269,6 +269,20 @@ SETTINGS: dict[str, Setting] = {
             "LATE_COMPLETION_HANDLER", None, "Dotted path to callable(late_completion); it alone receives a late PIN.",
             "order_monitor.E011", DOTTED_CALLABLE,
         ),
+        # A day at least: the dashboard's and the status command's figures cover the last 24 hours.
+        Setting(
+            "RETENTION", None,
+            "Seconds that check history and ended orders' ledger rows are kept; None: forever.", "order_monitor.E021",
+            Rule(
+                "None (keep everything) or a number of seconds >= 86400 (one day)",
+                lambda value: value is None or (finite_number(value) is not None and finite_number(value) >= 86400),
+            ),
+        ),
+        # Validated by checks.check_metrics, which never echoes the TOKEN (a rule's message would).
+        Setting(
+            "METRICS", None, "Prometheus metrics (the [metrics] extra): None (off) or {'PORT'?, 'ADDRESS'?, 'TOKEN'?}.",
+            "order_monitor.E020",
+        ),
     )
 }
 

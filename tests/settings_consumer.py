@@ -60,3 +60,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ORDER_MONITOR_TEST_LOG_LEVEL", "WARNING")},
 }
+
+# Metrics on the consumer's own port, when a test asks for them (tests/integration/test_metrics_consumer.py).
+if os.environ.get("ORDER_MONITOR_TEST_METRICS_PORT"):
+    ORDER_MONITOR_METRICS = {
+        "PORT": int(os.environ["ORDER_MONITOR_TEST_METRICS_PORT"]),
+        "ADDRESS": "127.0.0.1",
+        "TOKEN": os.environ.get("ORDER_MONITOR_TEST_METRICS_TOKEN", "consumer-metrics-token"),
+    }

@@ -42,6 +42,7 @@ ROLES_HINT = (
     "provider_message, duration_ms, tenant, product."
 )
 PROVIDERS_HINT = "Example: {'znet': {'ADAPTER': 'django_order_monitor.providers.adapters.znet.ZnetProvider', 'OPTIONS': {...}}}."
+METRICS_HINT = "Example: {'PORT': 9108, 'TOKEN': os.environ['METRICS_TOKEN']}, or None for no metrics."
 RATE_LIMIT_HINT = "Example: {'min_interval': 0.1, 'max_concurrent': 4, 'max_wait': 10}, or None for no limit."
 
 
@@ -223,6 +224,25 @@ WRONG_SETTINGS = [
     ]),
     ("ORDER_MONITOR_SHADOW", 1, [
         E(19, "ORDER_MONITOR_SHADOW is 1; it must be True or False.", "Default: ORDER_MONITOR_SHADOW = False."),
+    ]),
+    ("ORDER_MONITOR_RETENTION", 3600, [
+        E(21, "ORDER_MONITOR_RETENTION is 3600; it must be None (keep everything) or a number of seconds >= 86400 (one day).", "Default: ORDER_MONITOR_RETENTION = None."),
+    ]),
+    ("ORDER_MONITOR_RETENTION", 86400, [
+        E(21, "ORDER_MONITOR_RETENTION (86400 s) is not longer than ORDER_MONITOR_DEADLINE (86400 s): a pruned order could still be in the sweep's window and be followed again.", "Keep RETENTION above DEADLINE (e.g. 30 days: 2592000)."),
+    ]),
+    # The token is a secret: no METRICS message quotes a value (a token put there by mistake included).
+    ("ORDER_MONITOR_METRICS", "s3cret-token", [
+        E(20, "ORDER_MONITOR_METRICS is a str; it must be None or a dict with keys from ['PORT', 'ADDRESS', 'TOKEN'].", METRICS_HINT),
+    ]),
+    ("ORDER_MONITOR_METRICS", {"PORT": "9108"}, [
+        E(20, "ORDER_MONITOR_METRICS has a PORT that is not a TCP port number (1-65535).", METRICS_HINT),
+    ]),
+    ("ORDER_MONITOR_METRICS", {"TOKEN": 12345}, [
+        E(20, "ORDER_MONITOR_METRICS has a TOKEN that is not a non-empty string.", METRICS_HINT),
+    ]),
+    ("ORDER_MONITOR_METRICS", {"port": 9108}, [
+        E(20, "ORDER_MONITOR_METRICS has unknown keys ['port']; known keys are ['PORT', 'ADDRESS', 'TOKEN'].", METRICS_HINT),
     ]),
 ]
 

@@ -27,6 +27,8 @@ from ..providers.adapters.base import Outcome, StatusResult
 from ..shop import orders
 from . import asking, budget, leases, policy, scheduling, transitions
 from .following import stop_monitoring
+from .logfields import about
+from .observing import observer
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,7 @@ def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: 
                     answers = asking.ask(provider, group, source)
                 except ratelimit.RateLimited as err:
                     deferred_to, reason = now + _rate_limited_wait(), str(err)
+                    observer().rate_limited(provider)
             if deferred_to is not None:
                 for entry in group:
                     reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, deferred_to, reason)
@@ -184,6 +187,7 @@ def _afford(
             continue
         at = now + dt.timedelta(seconds=wait)
         reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, at, f"provider {provider}'s call budget is spent")
+        observer().budget_deferred(provider)
     return afforded
 
 
@@ -252,6 +256,7 @@ def apply_answer(
                 entry.reference,
                 streak,
                 error,
+                extra=about(entry),
             )
     if result is not None:
         changes.update(last_provider_status=result.provider_status[:50], last_message=result.message[:500])
@@ -295,11 +300,13 @@ def failed_unexpectedly(entry: MonitoredOrder, token: str, now: dt.datetime, err
             entry.order_id,
             entry.provider,
             entry.reference,
+            extra=about(entry),
         )
     StatusCheck.objects.create(
         monitored_order=entry, checked_at=now, result=StatusCheck.Result.INTERNAL_ERROR, message=error[:500],
         source=source, worker=asking.worker(),
     )
+    observer().checked(entry.provider, StatusCheck.Result.INTERNAL_ERROR)
     try:
         return apply_answer(entry, token, now, None, error, source, outcome=StatusCheck.Result.INTERNAL_ERROR)
     except Exception:
@@ -318,7 +325,7 @@ def _innermost_frame(err: BaseException) -> str:
 def defer(entry: MonitoredOrder, token: str, at: dt.datetime, reason: str) -> CheckReport:
     """Put the check off without asking the provider and without using an attempt."""
     leases.release(entry.pk, token, next_check_at=at)
-    logger.info("Check of order %s deferred to %s: %s", entry.order_id, at.isoformat(), reason)
+    logger.info("Check of order %s deferred to %s: %s", entry.order_id, at.isoformat(), reason, extra=about(entry))
     return CheckReport(
         entry.pk,
         ran=False,

@@ -19,6 +19,7 @@ from typing import Protocol
 from django.db import transaction
 
 from ..models import MonitoredOrder
+from .logfields import about
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def enqueue_check(monitored_order_id: int, eta: dt.datetime | None = None) -> bo
             "Could not enqueue check of monitored order %s (%s); the sweep will recover it",
             monitored_order_id,
             type(err).__name__,
+            extra=about(monitored_order_id=monitored_order_id),
         )
         return False
     return True

@@ -22,6 +22,7 @@ from ..models import MonitoredOrder
 from ..shop import orders
 from . import grouping, leases, scheduling
 from .following import start_monitoring_many
+from .logfields import about
 
 logger = logging.getLogger(__name__)
 
@@ -94,13 +95,14 @@ def run_sweep(
     elif unwatched:
         started, refused = start_monitoring_many(unwatched)
         for order_pk, reason in refused.items():  # e.g. no provider for it: say so, keep sweeping
-            logger.warning("Sweep cannot follow order %s: %s", order_pk, reason)
+            logger.warning("Sweep cannot follow order %s: %s", order_pk, reason, extra=about(order_id=order_pk))
         report.discovered = [entry.order_id for entry in started]
         if started:
             logger.warning(
                 "Sweep found %d dispatched orders nobody followed; now following them: %s",
                 len(started),
                 ", ".join(str(pk) for pk in report.discovered[:20]) + (" ..." if len(started) > 20 else ""),
+                extra=about(),
             )
 
     spacing = dt.timedelta(seconds=float(app_settings.SWEEP_SPACING))
@@ -129,7 +131,9 @@ def run_sweep(
         for entry in entries:
             scheduling.enqueue_check(entry.pk, entry.next_check_at)
     if report.discovered or report.enqueued:
-        logger.info("Sweep: %d discovered, %d checks enqueued", len(report.discovered), len(report.enqueued))
+        logger.info(
+            "Sweep: %d discovered, %d checks enqueued", len(report.discovered), len(report.enqueued), extra=about()
+        )
     return report
 
 
