@@ -22,9 +22,11 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import router
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULT_FIELDS, PREFIX, REQUIRED_ROLES, SETTINGS, app_settings, finite_number, get_order_model
+from .models import ledger_database
 
 #: The keys of a RATE_LIMIT dict (see django_order_monitor.providers.ratelimit.Limits).
 RATE_LIMIT_KEYS = ("min_interval", "max_concurrent", "max_wait")
@@ -161,6 +163,12 @@ class Problems:
         "ORDER_MONITOR_METRICS is set but prometheus-client is not installed.",
         "pip install 'django-order-monitor[metrics]', or set ORDER_MONITOR_METRICS = None.",
     )
+    SPLIT_DATABASES = Problem(
+        "order_monitor.E022",
+        "The order model {model} is written to database {order_db} and the monitor's tables to {ledger_db}: "
+        "the terminal write, the shop's callback and the ledger could not commit as one.",
+        "Route the order_monitor app to {order_db} in DATABASE_ROUTERS (db_for_read, db_for_write, allow_migrate).",
+    )
     HUEY_IMMEDIATE = Problem(
         "order_monitor.W001",
         "Huey runs in immediate mode: delayed status checks never run.",
@@ -285,7 +293,15 @@ def check_order_model(app_configs=None, **kwargs) -> list:
         if not attname or not _has_field(model, attname):
             errors.append(Problems.REQUIRED_ROLE_MISSING(model=model._meta.label, role=repr(role)))
     errors.extend(_check_pin_role(model, fields, merged))
+    errors.extend(_check_same_database(model))
     return errors
+
+
+def _check_same_database(model) -> list:
+    order_db = router.db_for_write(model)
+    if order_db != ledger_database():
+        return [Problems.SPLIT_DATABASES(model=model._meta.label, order_db=repr(order_db), ledger_db=repr(ledger_database()))]
+    return []
 
 
 def _check_pin_role(model, fields: dict, merged: dict) -> list:

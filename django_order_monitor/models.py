@@ -7,7 +7,7 @@ The PIN is never stored in these tables.
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, router
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -208,3 +208,13 @@ class CallbackReceipt(models.Model):
     class Meta:
         verbose_name = _("callback receipt")
         verbose_name_plural = _("callback receipts")
+
+
+def ledger_database() -> str:
+    """The database the ledger is written to (the router's choice).
+
+    Every transaction and on-commit hook of the monitor runs here; the shop's order
+    table must live in the same database (check ``order_monitor.E022``), so that the
+    terminal write, the shop's callback and the ledger commit as one.
+    """
+    return router.db_for_write(MonitoredOrder)

@@ -13,12 +13,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import MonitoredOrder
+from ..models import MonitoredOrder, ledger_database
 from ..shop import orders
 from . import grouping, leases, scheduling
 from .following import start_monitoring_many
@@ -106,9 +106,9 @@ def run_sweep(
             )
 
     spacing = dt.timedelta(seconds=float(app_settings.SWEEP_SPACING))
-    with transaction.atomic():
+    with transaction.atomic(using=ledger_database()):
         due = due_for_sweep(now, provider)
-        if connection.features.has_select_for_update_skip_locked:
+        if connections[ledger_database()].features.has_select_for_update_skip_locked:
             # Two sweeps at once (a second consumer without -n) split the work.
             due = due.select_for_update(skip_locked=True, of=("self",))
         entries = list(due[:limit])

@@ -22,7 +22,7 @@ from django.utils.module_loading import import_string
 from .. import signals
 from .._moved import renamed
 from ..conf import app_settings
-from ..models import MonitoredOrder, StatusCheck
+from ..models import MonitoredOrder, StatusCheck, ledger_database
 from ..providers.adapters.base import Outcome, StatusResult
 from ..shop import orders
 from . import gate, late
@@ -156,7 +156,7 @@ def finish(
     if outcome == "completed" and pin is None:
         raise ValueError("A completion needs the PIN that passed the answer gate.")
 
-    with transaction.atomic():
+    with transaction.atomic(using=ledger_database()):
         won = MonitoredOrder.objects.filter(pk=entry.pk, state__in=MonitoredOrder.ACTIVE_STATES).update(
             state=terminal.state,
             stop_reason=terminal.stop_reason,
@@ -207,10 +207,10 @@ def finish(
             if app_settings.TERMINAL_CALLBACK:
                 import_string(app_settings.TERMINAL_CALLBACK)(transition)
         if not shadow:
-            transaction.on_commit(lambda: _send_signals(transition, terminal.signal))
+            transaction.on_commit(lambda: _send_signals(transition, terminal.signal), using=ledger_database())
         # Counted in shadow mode too: the ledger's transition is what the metrics show.
         to_pin = (now - entry.dispatched_at).total_seconds() if pin is not None else None
-        transaction.on_commit(lambda: observer().ended(entry.provider, outcome, to_pin))
+        transaction.on_commit(lambda: observer().ended(entry.provider, outcome, to_pin), using=ledger_database())
 
     logger.info(
         "Order %s %s%s (provider=%s reference=%s source=%s)",
