@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Run the whole test suite: unit tests on SQLite, then everything again on PostgreSQL + Redis.
+"""Run the whole test suite: unit tests on SQLite (and the multi-database tests), then everything again on PostgreSQL + Redis.
 
     python runtests.py [pytest args]
 
@@ -67,6 +67,12 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         reports = [Path(tmp, "sqlite.xml")]
         codes = [run_pass("unit tests: SQLite + MemoryHuey", "tests.settings", argv, reports[0])]
+        # Its own settings (a router, two databases): run unless the arguments name other tests.
+        if not any(Path(ROOT, arg.split("::")[0]).exists() for arg in argv if not arg.startswith("-")):
+            reports.append(Path(tmp, "multidb.xml"))
+            codes.append(
+                run_pass("the order model on a second database: SQLite", "tests.settings_multidb", ["tests/multidb", *argv], reports[-1])
+            )
         problem = services_problem()
         if problem and not required:
             notes.append(f"SKIPPED the PostgreSQL + Redis pass: {problem}. Start them (or set PGHOST/REDIS_URL) to run it.")
@@ -76,7 +82,7 @@ def main(argv: list[str]) -> int:
                 codes.append(1)
             else:
                 reports.append(Path(tmp, "services.xml"))
-                codes.append(run_pass("all tests: PostgreSQL + Redis", "tests.settings_services", argv, reports[1]))
+                codes.append(run_pass("all tests: PostgreSQL + Redis", "tests.settings_services", argv, reports[-1]))
         totals = [sum(column) for column in zip(*(counts(r) for r in reports), strict=True)]
     # pytest exits 5 when it collected nothing (e.g. a -k that matches no test in one pass).
     failed = any(code not in (0, 5) for code in codes) or all(code == 5 for code in codes)

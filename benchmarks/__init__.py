@@ -1,5 +1,6 @@
 """Benchmarks of django-order-monitor: throughput, hook overhead, sweep at scale, detection
-delay against provider load (real stack and simulation), batch status, memory.
+delay against provider load (real stack and simulation), batch status, memory, and detection
+under a provider call budget shared with dispatch (a simulation: ``--only budget``).
 
 Run everything (about 20 minutes on 2 cores; needs PostgreSQL and Redis, see
 ``benchmarks/settings.py`` for the environment)::

@@ -2,7 +2,8 @@
 
     python -m benchmarks [--quick] [--only sim,detection,...]
 
-Sections: throughput, hook, sweep, detection (real stack + simulation), batch, memory.
+Sections: throughput, hook, sweep, detection (real stack + simulation), batch, memory,
+budget (simulation: schedules under a provider call budget shared with dispatch).
 ``benchmarks/results/latest.txt`` always holds the latest result of every
 section, so re-running some sections (``--only``) updates just those.
 """
@@ -13,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +28,7 @@ SECTIONS = {
     "batch": "benchmarks.batch",
     "detection": "benchmarks.detection",
     "memory": "benchmarks.memory",
+    "budget": "benchmarks.budget",
 }
 
 
@@ -35,13 +38,29 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {memory} GB RAM, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
-def _summary(timings: dict) -> str:
-    """Every section's latest result, with when, how and on what machine it ran."""
+def _previous_blocks(path) -> dict[str, str]:
+    """The sections of an earlier latest.txt, by name (header line and body)."""
+    blocks: dict[str, str] = {}
+    if not path.exists():
+        return blocks
+    for block in re.split(r"\n(?=== )", path.read_text())[1:]:
+        blocks[block[3:].split(" ", 1)[0]] = block
+    return blocks
+
+
+def _summary(timings: dict, previous: dict[str, str]) -> str:
+    """Every section's latest result, with when, how and on what machine it ran.
+
+    A section not run here (no timing, or no result file: a fresh checkout)
+    keeps its block from the previous latest.txt.
+    """
     texts = ["django-order-monitor benchmarks: the latest result of each section (python -m benchmarks)"]
     for name in SECTIONS:
         run = timings.get(name)
         result = stack.RESULTS / f"{name if name != 'sweep' else 'sweep_scale'}.txt"
-        if run is None:
+        if run is None or (not result.exists() and not run["exit"]):
+            if name in previous:
+                texts.append("\n" + previous[name].rstrip("\n") + "\n")
             continue
         body = result.read_text() if result.exists() and not run["exit"] else f"FAILED (exit {run['exit']})\n"
         texts.append(f"\n== {name} ({run['mode']} run, {run['seconds']} s, {run['finished']}; {run['machine']}) ==\n{body}")
@@ -71,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         timings[name] = {"seconds": round(took), "exit": code, "mode": "quick" if args.quick else "full",
                          "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine()}
         timings_path.write_text(json.dumps(timings, indent=1))
-    (stack.RESULTS / "latest.txt").write_text(_summary(timings))
+    latest = stack.RESULTS / "latest.txt"
+    latest.write_text(_summary(timings, _previous_blocks(latest)))
     if failed:
         print("failed sections:", ", ".join(failed))
     return 1 if failed else 0

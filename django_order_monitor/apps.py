@@ -1,4 +1,4 @@
-"""App configuration: wires the checks, the task edge and the post-save hook, nothing else."""
+"""App configuration: wires the checks, the task edge, the post-save hook and the metrics, nothing else."""
 
 from django.apps import AppConfig
 from django.db.models.signals import post_save
@@ -14,10 +14,13 @@ class OrderMonitorConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401  (registers the system checks)
+            metrics,
             tasks,  # noqa: F401  (registers the Huey tasks and connects the scheduling port)
         )
         from .conf import app_settings, is_model_label
         from .hook import order_saved
+
+        metrics.connect()  # counts only while ORDER_MONITOR_METRICS is set
 
         # A missing or malformed label is check order_monitor.E001's to report, not a crash here.
         if is_model_label(app_settings.ORDER_MODEL):

@@ -22,9 +22,11 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import router
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULT_FIELDS, PREFIX, REQUIRED_ROLES, SETTINGS, app_settings, finite_number, get_order_model
+from .models import ledger_database
 
 #: The keys of a RATE_LIMIT dict (see django_order_monitor.providers.ratelimit.Limits).
 RATE_LIMIT_KEYS = ("min_interval", "max_concurrent", "max_wait")
@@ -146,15 +148,36 @@ class Problems:
         "Raise ORDER_MONITOR_LEASE_SECONDS above {seconds}, or lower the timeouts in ORDER_MONITOR_PROVIDERS[{name}]['OPTIONS'].",
     )
     FLAG_VALUE = Problem("order_monitor.E019", WRONG_VALUE, WRONG_VALUE_HINT)
-    SLOT_OUTLIVES_LEASE = Problem(
+    RETENTION_VALUE = Problem("order_monitor.E021", WRONG_VALUE, WRONG_VALUE_HINT)
+    RETENTION_NOT_AFTER_DEADLINE = Problem(
+        "order_monitor.E021",
+        "ORDER_MONITOR_RETENTION ({retention} s) is not longer than ORDER_MONITOR_DEADLINE ({deadline} s): "
+        "a pruned order could still be in the sweep's window and be followed again.",
+        "Keep RETENTION above DEADLINE (e.g. 30 days: 2592000).",
+    )
+    METRICS = Problem(
+        "order_monitor.E020", "ORDER_MONITOR_METRICS {problem}.", "Example: {example}, or None for no metrics."
+    )
+    METRICS_LIBRARY_MISSING = Problem(
         "order_monitor.E020",
+        "ORDER_MONITOR_METRICS is set but prometheus-client is not installed.",
+        "pip install 'django-order-monitor[metrics]', or set ORDER_MONITOR_METRICS = None.",
+    )
+    SPLIT_DATABASES = Problem(
+        "order_monitor.E022",
+        "The order model {model} is written to database {order_db} and the monitor's tables to {ledger_db}: "
+        "the terminal write, the shop's callback and the ledger could not commit as one.",
+        "Route the order_monitor app to {order_db} in DATABASE_ROUTERS (db_for_read, db_for_write, allow_migrate).",
+    )
+    SLOT_OUTLIVES_LEASE = Problem(
+        "order_monitor.E023",
         "Provider {name}'s call slots live {slot} s (its call deadline {seconds} s + ORDER_MONITOR_CALL_SLOT_GRACE {grace} s), "
         "longer than ORDER_MONITOR_LEASE_SECONDS ({lease} s): a killed worker's slots would still block calls "
         "after its orders are free to be checked again.",
         "Raise ORDER_MONITOR_LEASE_SECONDS to {slot} or more, or lower ORDER_MONITOR_CALL_SLOT_GRACE.",
     )
     HEALTH_TOKEN = Problem(
-        "order_monitor.E021",
+        "order_monitor.E024",
         "ORDER_MONITOR_HEALTH_TOKEN must be None or a non-empty string, not {type}.",
         "Set it to a long random string for probes (sent as 'Authorization: Bearer ...'), or None for staff logins only.",
     )
@@ -198,6 +221,7 @@ WRONG_VALUE_PROBLEMS: dict[str, Problem] = {
         Problems.REDIS_URL,
         Problems.CALLBACK_TOLERANCE,
         Problems.FLAG_VALUE,
+        Problems.RETENTION_VALUE,
     )
 }
 
@@ -287,7 +311,15 @@ def check_order_model(app_configs=None, **kwargs) -> list:
         if not attname or not _has_field(model, attname):
             errors.append(Problems.REQUIRED_ROLE_MISSING(model=model._meta.label, role=repr(role)))
     errors.extend(_check_pin_role(model, fields, merged))
+    errors.extend(_check_same_database(model))
     return errors
+
+
+def _check_same_database(model) -> list:
+    order_db = router.db_for_write(model)
+    if order_db != ledger_database():
+        return [Problems.SPLIT_DATABASES(model=model._meta.label, order_db=repr(order_db), ledger_db=repr(ledger_database()))]
+    return []
 
 
 def _check_pin_role(model, fields: dict, merged: dict) -> list:
@@ -359,6 +391,9 @@ def check_policy(app_configs=None, **kwargs) -> list:
             errors.append(Problems.ADAPTIVE_VALUES(keys=bad, defaults={key: DEFAULT_OPTIONS[key] for key in bad}))
     if not (isinstance(policy_class, type) and issubclass(policy_class, Policy)):
         errors.append(_wrong_value(Problems.DOTTED_PATH, "POLICY", policy_path, "a dotted path to a Policy subclass"))
+    retention = _valid_number("RETENTION")
+    if retention is not None and deadline is not None and retention <= deadline:
+        errors.append(Problems.RETENTION_NOT_AFTER_DEADLINE(retention=f"{retention:g}", deadline=f"{deadline:g}"))
     return errors
 
 
@@ -496,6 +531,48 @@ def check_health_token(app_configs=None, **kwargs) -> list:
         return []
     # Never echo the value: it may be a real secret of the wrong type.
     return [Problems.HEALTH_TOKEN(type=f"{type(token).__name__}{' (empty)' if isinstance(token, str) else ''}")]
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+#: The keys of ORDER_MONITOR_METRICS (see django_order_monitor.metrics).
+METRICS_KEYS = ("PORT", "ADDRESS", "TOKEN")
+METRICS_EXAMPLE = "{'PORT': 9108, 'TOKEN': os.environ['METRICS_TOKEN']}"
+
+
+def _metrics_problem(value: Any) -> str | None:
+    """What is wrong with a METRICS value, or None. Never quotes a value: TOKEN is a secret."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        return f"is a {type(value).__name__}; it must be None or a dict with keys from {list(METRICS_KEYS)}"
+    unknown = sorted(str(key)[:40] for key in value if key not in METRICS_KEYS)
+    if unknown:
+        return f"has unknown keys {unknown}; known keys are {list(METRICS_KEYS)}"
+    port = value.get("PORT")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        return "has a PORT that is not a TCP port number (1-65535)"
+    address = value.get("ADDRESS", "")
+    if not isinstance(address, str):
+        return "has an ADDRESS that is not a string such as '0.0.0.0' or '127.0.0.1'"
+    token = value.get("TOKEN")
+    if token is not None and not (isinstance(token, str) and token.strip()):
+        return "has a TOKEN that is not a non-empty string"
+    return None
+
+
+@register()
+def check_metrics(app_configs=None, **kwargs) -> list:
+    """A well-formed METRICS, and the library it needs (the package runs without it when off)."""
+    from . import metrics
+
+    value = app_settings.METRICS
+    problem = _metrics_problem(value)
+    if problem:
+        return [Problems.METRICS(problem=problem, example=METRICS_EXAMPLE)]
+    if value is not None and not metrics.available():
+        return [Problems.METRICS_LIBRARY_MISSING()]
+    return []
 
 
 # -- Huey and spelling ------------------------------------------------------------------------

@@ -122,6 +122,17 @@ def _importable_callable(value: Any) -> bool:
         return False
 
 
+def _budget_options_ok(value: Any) -> bool:
+    defaults = SETTINGS["BUDGET"].default
+    if not isinstance(value, dict) or set(value) - set(defaults):
+        return False
+    numbers = {key: finite_number(option) for key, option in value.items()}
+    if any(option is None or option <= 0 for option in numbers.values()):
+        return False
+    merged = {**defaults, **numbers}
+    return merged["TARGET"] <= 1 and merged["MIN_DEFER"] <= merged["MAX_DEFER"]
+
+
 SECONDS = number("a number of seconds > 0", lambda v: v > 0)
 SECONDS_OR_ZERO = number("a number of seconds >= 0", lambda v: v >= 0)
 FLAG = Rule("True or False", lambda value: isinstance(value, bool))
@@ -215,6 +226,15 @@ SETTINGS: dict[str, Setting] = {
             "Provider etiquette for providers whose config has no 'RATE_LIMIT' (None there: no limit).", "order_monitor.E014",
         ),
         Setting(
+            # TARGET: share of the rate status checks may plan on; BURST: seconds of unused calls saved up;
+            # AGING: seconds without a call that add 1 to a check's score; a put-off check asks again
+            # after MIN_DEFER to MAX_DEFER seconds. A dict setting only some of them keeps the others.
+            "BUDGET", {"TARGET": 0.95, "BURST": 2.0, "AGING": 21600.0, "MIN_DEFER": 5.0, "MAX_DEFER": 900.0},
+            "Which due checks a provider's rate limit affords when more are due than it allows (engine.budget).",
+            "order_monitor.E014",
+            Rule("a dict with keys TARGET, BURST, AGING, MIN_DEFER, MAX_DEFER: numbers > 0, TARGET at most 1", _budget_options_ok),
+        ),
+        Setting(
             "CALL_SLOT_GRACE", 5,
             "A call slot lives at most the provider's call deadline plus this: a killed worker's slots free themselves then.",
             "order_monitor.E014", SECONDS,
@@ -228,7 +248,7 @@ SETTINGS: dict[str, Setting] = {
             ),
         ),
         # Compared in constant time, never logged, never echoed by its check.
-        Setting("HEALTH_TOKEN", None, "Bearer token for the health view; None: staff logins only.", "order_monitor.E021"),
+        Setting("HEALTH_TOKEN", None, "Bearer token for the health view; None: staff logins only.", "order_monitor.E024"),
         Setting("CALLBACK_TOLERANCE", 300, "Signed provider pushes are accepted this many seconds around their timestamp.", "order_monitor.E015", SECONDS),
         Setting(
             "PROVIDERS", {}, "{name: {'ADAPTER': dotted path, 'OPTIONS', 'RATE_LIMIT'?, 'CALLBACK_SECRET'?}}.", "order_monitor.E008",
@@ -255,6 +275,20 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "LATE_COMPLETION_HANDLER", None, "Dotted path to callable(late_completion); it alone receives a late PIN.",
             "order_monitor.E011", DOTTED_CALLABLE,
+        ),
+        # A day at least: the dashboard's and the status command's figures cover the last 24 hours.
+        Setting(
+            "RETENTION", None,
+            "Seconds that check history and ended orders' ledger rows are kept; None: forever.", "order_monitor.E021",
+            Rule(
+                "None (keep everything) or a number of seconds >= 86400 (one day)",
+                lambda value: value is None or (finite_number(value) is not None and finite_number(value) >= 86400),
+            ),
+        ),
+        # Validated by checks.check_metrics, which never echoes the TOKEN (a rule's message would).
+        Setting(
+            "METRICS", None, "Prometheus metrics (the [metrics] extra): None (off) or {'PORT'?, 'ADDRESS'?, 'TOKEN'?}.",
+            "order_monitor.E020",
         ),
     )
 }

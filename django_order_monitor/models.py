@@ -7,7 +7,7 @@ The PIN is never stored in these tables.
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, router
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -210,12 +210,22 @@ class CallbackReceipt(models.Model):
         verbose_name_plural = _("callback receipts")
 
 
+def ledger_database() -> str:
+    """The database the ledger is written to (the router's choice).
+
+    Every transaction and on-commit hook of the monitor runs here; the shop's order
+    table must live in the same database (check ``order_monitor.E022``), so that the
+    terminal write, the shop's callback and the ledger commit as one.
+    """
+    return router.db_for_write(MonitoredOrder)
+
+
 class SweepRun(models.Model):
     """The fleet's periodic sweep: which consumer claimed the latest one, and when it ran.
 
     One row (``name`` "sweep"). Every consumer's scheduler enqueues the sweep; the
-    first to claim the row runs it, and the claim expires after half a
-    ``SWEEP_INTERVAL`` so the next interval's sweep is never refused. Also the
+    first to claim the row runs it, and the claim expires when the next interval
+    begins (``engine.periodic``). Also the
     operators' "when did the sweep last run" (``order_monitor_status``, health).
     """
 

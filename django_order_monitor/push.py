@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from .conf import app_settings
 from .engine import gate, transitions
-from .models import CallbackReceipt, MonitoredOrder
+from .models import CallbackReceipt, MonitoredOrder, ledger_database
 from .providers import breaker, provider_config
 from .providers.adapters.base import (
     Outcome,
@@ -158,9 +158,9 @@ def handle(provider: str, timestamp: str, signature: str, body: bytes) -> Callba
     if entry is None:
         raise CallbackRejected(404, "no followed order has this reference")
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=ledger_database()):
             try:
-                with transaction.atomic():  # a savepoint: the duplicate insert must not doom the outer block
+                with transaction.atomic(using=ledger_database()):  # a savepoint: the duplicate insert must not doom the outer block
                     CallbackReceipt.objects.create(digest=digest, provider=provider)
             except IntegrityError:
                 raise CallbackRejected(409, "replayed callback") from None

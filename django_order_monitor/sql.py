@@ -18,6 +18,9 @@ two-core machine, median of the paired differences; hand-written: median
     update            shop write-back                ORM .update(): +34 % CPU per check
                       ledger release (leases)        ORM .update(): +16 %
     select_columns    the shop's two status columns  ORM .values().first(): +29 %
+    delete_in         retention's batches            ORM .delete() of 5,000 ended orders loads
+                                                     them, deletes 100 at a time in a transaction:
+                                                     1.4 s a batch, against 0.4 s
 
 Write-back and history insert both through the ORM: +31 %. The history row
 (one ``INSERT``) is no longer written here: through the ORM it cost +7 %, so
@@ -37,7 +40,7 @@ from django.db import connections, router
 from django.db.models import Field, Model
 
 __all__ = [
-    "can_return_rows", "connection_for", "insert_absent", "is_single_table", "select_columns", "update",
+    "can_return_rows", "connection_for", "delete_in", "insert_absent", "is_single_table", "select_columns", "update",
     "update_returning",
 ]
 
@@ -151,6 +154,24 @@ def select_columns(model: type[Model], pk: Any, attnames: Sequence[str]) -> dict
     if row is None:
         return None
     return dict(zip(attnames, _convert(model, connection, fields, row), strict=True))
+
+
+def delete_in(model: type[Model], attname: str, values: Sequence[Any]) -> int:
+    """``DELETE`` the rows whose ``attname`` is one of ``values``, in one statement; the number deleted.
+
+    No collector, no signals: the caller deletes dependent rows first.
+    """
+    if not values:
+        return 0
+    connection = connection_for(model)
+    column = quoted_columns(model, connection.vendor)[attname]
+    placeholders = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {_quote(connection, model._meta.db_table)} WHERE {column} IN ({placeholders})",
+            [prep(model, attname, value, connection) for value in values],
+        )
+        return cursor.rowcount
 
 
 def prep(model: type[Model], attname: str, value: Any, connection) -> Any:

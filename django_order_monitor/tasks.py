@@ -10,12 +10,12 @@ import datetime as dt
 import logging
 
 from django.utils import timezone
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown, on_startup
 from huey.storage import RedisStorage
 
-from . import background, providers, push
+from . import background, metrics, providers, push
 from .conf import app_settings
-from .engine import grouping, periodic, pipeline, scheduling, sweep
+from .engine import grouping, periodic, pipeline, retention, scheduling, sweep
 from .providers import ratelimit
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ SWEEP_PRIORITY = 100 if getattr(HUEY.storage, "priority", False) else None
 
 @db_periodic_task(sweep.sweep_is_due, name="order_monitor.sweep", priority=SWEEP_PRIORITY)
 def sweep_orders() -> None:
-    """Discover unwatched orders and recover lost checks: every consumer enqueues it, one runs it."""
+    """Discover unwatched orders, recover lost checks, prune old rows: every consumer enqueues it, one runs it."""
     if not app_settings.ENABLED:
         return
     if not periodic.claim_sweep():
@@ -59,6 +59,8 @@ def sweep_orders() -> None:
     try:
         sweep.run_sweep()
         push.forget_old_receipts()
+        # Within a time budget, resting between batches; the next sweep goes on.
+        retention.prune(time_budget=retention.TIME_BUDGET, rest_ratio=retention.REST_RATIO)
     finally:
         periodic.sweep_finished()
 
@@ -66,6 +68,13 @@ def sweep_orders() -> None:
 @on_shutdown()
 def _close_provider_sessions() -> None:
     providers.close_all()
+
+
+@on_startup()
+def _serve_metrics() -> None:
+    # Checks run in the consumer, so its counters are served from here (when
+    # ORDER_MONITOR_METRICS has a PORT). Every worker calls this; the first one serves.
+    metrics.serve_on_port()
 
 
 # -- Admin actions on large selections ------------------------------------------------------

@@ -1,16 +1,16 @@
-"""HTTP endpoints: the provider callback and the health view. Include ``django_order_monitor.urls``."""
+"""HTTP endpoints: the provider callback, the metrics and the health view. Include ``django_order_monitor.urls``."""
 
 from __future__ import annotations
 
 import hmac
 import logging
 
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import push
+from . import metrics, push
 from .conf import app_settings
 from .engine import health
 
@@ -32,6 +32,23 @@ def provider_callback(request: HttpRequest, provider: str) -> JsonResponse:
         logger.warning("Callback from %s rejected: %s", provider, rejected.reason)
         return JsonResponse({"ok": False, "error": rejected.reason}, status=rejected.status)
     return JsonResponse({"ok": True, "applied": outcome.applied, "state": outcome.state})
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape of this process, when ORDER_MONITOR_METRICS is set (404 otherwise).
+
+    For a scraper with METRICS' TOKEN as a bearer token, or staff who may view the ledger.
+    """
+    if not metrics.enabled():
+        raise Http404("ORDER_MONITOR_METRICS is not set")
+    if not metrics.available():
+        return HttpResponse("prometheus-client is not installed\n", status=503, content_type="text/plain")
+    if not (metrics.token_matches(request.headers.get("Authorization", "")) or metrics.may_view(getattr(request, "user", None))):
+        response = HttpResponse("a bearer token or a staff login is required\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 @never_cache
@@ -58,8 +75,8 @@ def health_view(request: HttpRequest) -> JsonResponse:
 
 
 def _may_see_health(request: HttpRequest) -> bool:
-    user = getattr(request, "user", None)
-    if user is not None and user.is_active and user.is_staff:
+    """Staff who may view the ledger (as for the dashboard and the metrics), or HEALTH_TOKEN as a bearer token."""
+    if metrics.may_view(getattr(request, "user", None)):
         return True
     token = app_settings.HEALTH_TOKEN
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")

@@ -11,6 +11,9 @@ fake znet server whose orders follow the reference mix (70 % done in 5-30 s, 20 
 and a few status queries answered with faults. A ``manage.py run_huey`` consumer
 follows them; the demo shows the progress, then checks every order against what the
 provider decided and prints a summary. It exits 1 if any order ended differently.
+Where prometheus-client is installed (the ``[metrics]`` extra), the consumer serves its
+Prometheus metrics on a port of its own and a ``runserver`` serves the shop's metrics URL;
+the demo prints both addresses and, at the end, what the consumer counted.
 
 On a machine with only Python 3.10+, the first run creates ``example_project/var/venv``,
 installs the repository into it (``pip install -e .``) and runs itself there.
@@ -25,6 +28,7 @@ import contextlib
 import importlib.util
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -244,6 +248,12 @@ class Demo:
         self.deadline_wall = args.deadline_minutes * 60 / self.scale
         self.backend = "PostgreSQL + RedisHuey" if args.postgres else "SQLite + SqliteHuey"
         self.fake_url = ""
+        # Metrics when prometheus-client is there (the [metrics] extra): the consumer's port,
+        # the web process's port and the scrape token.
+        self.metrics = importlib.util.find_spec("prometheus_client") is not None
+        self.metrics_port = free_port() if self.metrics else 0
+        self.web_port = free_port() if self.metrics else 0
+        self.metrics_token = secrets.token_urlsafe(12)
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -259,6 +269,8 @@ class Demo:
         }
         if self.args.policy:
             env["SHOP_MONITOR_POLICY"] = self.args.policy
+        if self.metrics:
+            env.update(SHOP_METRICS_PORT=str(self.metrics_port), SHOP_METRICS_TOKEN=self.metrics_token)
         if self.args.postgres:
             env.update(SHOP_DB="postgres", PGDATABASE=self.args.pg_database)
             env["SHOP_REDIS_URL"] = os.environ.get("SHOP_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -364,6 +376,42 @@ class Demo:
             raise DemoError(f"the Huey consumer did not start:\n{consumer.tail()}")
         return consumer
 
+    def start_web(self) -> Child:
+        """``manage.py runserver``, so the shop's metrics URL can be scraped while the demo runs."""
+        command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.web_port}"]
+        web = self.spawn("runserver", command, "web.log", {"SHOP_ZNET_URL": self.fake_url})
+        if web.wait_for_output("Starting development server", timeout=30) is None:
+            raise DemoError(f"the web server did not start:\n{web.tail()}")
+        return web
+
+    def print_metrics_addresses(self, web: Child) -> None:
+        header = f"-H 'Authorization: Bearer {self.metrics_token}'"
+        print(f"  metrics (the consumer: checks, latency, time to PIN): curl {header} http://127.0.0.1:{self.metrics_port}/metrics")
+        print(
+            f"  metrics (the web process, pid {web.pid}: gauges from the database): "
+            f"curl {header} http://127.0.0.1:{self.web_port}/order-monitor/metrics"
+        )
+
+    def consumer_counts(self) -> str:
+        """One line of what the consumer's metrics counted (read the way Prometheus reads them)."""
+        import urllib.request
+
+        from prometheus_client.parser import text_string_to_metric_families
+
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.metrics_port}/metrics", headers={"Authorization": f"Bearer {self.metrics_token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            families = {family.name: family for family in text_string_to_metric_families(response.read().decode())}
+        checks = sum(s.value for s in families["order_monitor_checks"].samples if s.name.endswith("_total"))
+        ended = {}
+        for sample in families["order_monitor_transitions"].samples:
+            if sample.name.endswith("_total"):
+                ended[sample.labels["outcome"]] = ended.get(sample.labels["outcome"], 0) + sample.value
+        return f"metrics (the consumer's port): {checks:.0f} checks; transitions " + ", ".join(
+            f"{outcome} {count:.0f}" for outcome, count in sorted(ended.items())
+        )
+
     def spawn(self, name: str, command: list[str], log_name: str, env_overrides: dict[str, str] | None = None) -> Child:
         env = dict(os.environ)
         env.pop("SHOP_LOG_FILE", None)  # children log to their own files (stdout/stderr)
@@ -400,6 +448,10 @@ class Demo:
         print(
             f"  consumer: manage.py run_huey, {self.args.workers} thread workers (pid {consumer.pid}); fake znet pid {self.children[0].pid}"
         )
+        if self.metrics:
+            self.print_metrics_addresses(self.start_web())
+        else:
+            print("  metrics: pip install 'django-order-monitor[metrics]' to see them while the demo runs")
         print()
 
         from orders import reporting, simulation
@@ -435,9 +487,13 @@ class Demo:
             stats = reporting.fetch_fake_stats(self.fake_url)
         except OSError as err:
             raise DemoError(f"cannot read the fake provider's stats: {err}") from err
+        try:
+            counted = self.consumer_counts() if self.metrics else ""
+        except OSError as err:
+            counted = f"metrics: the consumer's port did not answer ({err})"
         self.cleanup()
         report = reporting.build_report(stats, time_scale=self.scale)
-        self.print_summary(report, outcomes, time.monotonic() - started, dispatch_seconds)
+        self.print_summary(report, outcomes, time.monotonic() - started, dispatch_seconds, counted)
         return 1 if report.mismatches else 0
 
     # -- output --------------------------------------------------------------------------------
@@ -497,7 +553,7 @@ class Demo:
             sys.stdout.write("\n")
             sys.stdout.flush()
 
-    def print_summary(self, report, outcomes, wall: float, dispatch_seconds: float) -> None:
+    def print_summary(self, report, outcomes, wall: float, dispatch_seconds: float, counted: str = "") -> None:
         from orders import reporting
 
         print()
@@ -513,6 +569,8 @@ class Demo:
             f"  at x{self.scale:g} that alone can add {self.scale:g} provider-seconds to a detection delay."
         )
         print(f"wall time: {wall:.0f} s")
+        if counted:
+            print(counted)
         print()
         if report.mismatches:
             print(f"MISMATCHES: {len(report.mismatches)} order(s) did not end as the provider decided:")
@@ -531,6 +589,12 @@ class Demo:
             print(f"  cd {HERE}")
             print(f"  SHOP_VAR_DIR={self.var} {python} manage.py createsuperuser")
             print(f"  SHOP_VAR_DIR={self.var} {python} manage.py runserver")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def check_imports(argv: list[str]) -> int:

@@ -54,6 +54,10 @@ for _name, _default in COMPRESSED_POLICY.items():
     _value = float(os.environ.get("ORDER_MONITOR_TEST_" + _name, _default))
     globals()["ORDER_MONITOR_" + _name] = int(_value) if _value.is_integer() else _value
 
+# Further ORDER_MONITOR_* settings a test gives its consumers: JSON, names without the prefix.
+for _name, _value in json.loads(os.environ.get("ORDER_MONITOR_TEST_EXTRA", "{}")).items():
+    globals()["ORDER_MONITOR_" + _name] = _value
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -61,3 +65,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ORDER_MONITOR_TEST_LOG_LEVEL", "WARNING")},
 }
+
+# Metrics on the consumer's own port, when a test asks for them (tests/integration/test_metrics_consumer.py).
+if os.environ.get("ORDER_MONITOR_TEST_METRICS_PORT"):
+    ORDER_MONITOR_METRICS = {
+        "PORT": int(os.environ["ORDER_MONITOR_TEST_METRICS_PORT"]),
+        "ADDRESS": "127.0.0.1",
+        "TOKEN": os.environ.get("ORDER_MONITOR_TEST_METRICS_TOKEN", "consumer-metrics-token"),
+    }

@@ -78,10 +78,10 @@ def open_as(browser, live_server):
     """``open_as(user)``: a page logged in as ``user``; fails the test on outside requests or JS errors."""
     contexts, outside, errors = [], [], []
 
-    def open_as(user):
+    def open_as(user, color_scheme="light"):
         client = Client()
         client.force_login(user)
-        context = browser.new_context(viewport={"width": 1600, "height": 900}, base_url=live_server.url)
+        context = browser.new_context(viewport={"width": 1600, "height": 900}, base_url=live_server.url, color_scheme=color_scheme)
         # The admin's navigation sidebar closed, as its toggle leaves it: more room for the tables.
         context.add_init_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
@@ -163,6 +163,30 @@ def test_dashboard(open_as, shop, shots):
         assert charts.nth(index).locator("rect[fill='#2e7d32'], rect[fill='#1565c0']").count() > 3
     assert "Time to PIN (16 completed orders)" in page.inner_text("#om-time-to-pin")
     page.screenshot(path=shots / "dashboard.png", full_page=True)
+
+
+def luminance(css_colour):
+    """Relative luminance (0 black .. 1 white) of a computed ``rgb(...)`` colour."""
+    red, green, blue = (int(part) / 255 for part in css_colour[css_colour.index("(") + 1 : css_colour.index(")")].split(",")[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_dashboard_in_the_admins_dark_mode(open_as, shop, shots):
+    page = open_as(staff("operator", "view_monitoredorder"), color_scheme="dark")
+    page.goto("/admin/order_monitor/monitoredorder/dashboard/")
+    body = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert luminance(body) < 0.2  # the admin itself is dark
+    charts = page.locator("svg.om-chart")
+    assert charts.count() == 2
+    for index in range(2):
+        chart = charts.nth(index)
+        # No white panel: the chart takes the page's background, its texts a light colour.
+        assert chart.evaluate("svg => getComputedStyle(svg).backgroundColor") == body
+        label = chart.locator("text.om-label").first
+        assert luminance(label.evaluate("text => getComputedStyle(text).fill")) > 0.6
+    cards = page.locator(".om-card")
+    assert luminance(cards.first.evaluate("card => getComputedStyle(card).backgroundColor")) < 0.2
+    page.screenshot(path=shots / "dashboard-dark.png", full_page=True)
 
 
 def test_ledger_list_mark_failed_with_confirmation(open_as, shop, shots):

@@ -42,6 +42,7 @@ ROLES_HINT = (
     "provider_message, duration_ms, tenant, product."
 )
 PROVIDERS_HINT = "Example: {'znet': {'ADAPTER': 'django_order_monitor.providers.adapters.znet.ZnetProvider', 'OPTIONS': {...}}}."
+METRICS_HINT = "Example: {'PORT': 9108, 'TOKEN': os.environ['METRICS_TOKEN']}, or None for no metrics."
 RATE_LIMIT_HINT = "Example: {'min_interval': 0.1, 'max_concurrent': 4, 'max_wait': 10}, or None for no limit."
 
 
@@ -138,7 +139,7 @@ WRONG_SETTINGS = [
         E(11, "ORDER_MONITOR_POLICY is 'django_order_monitor.engine.policy.backoff'; it must be a dotted path to a Policy subclass.", "Default: ORDER_MONITOR_POLICY = 'django_order_monitor.engine.policy.Policy'."),
     ]),
     ("ORDER_MONITOR_ADAPTIVE", {"QUANTILES": 0.2}, [
-        E(11, "ORDER_MONITOR_ADAPTIVE must be a dict with keys from ['CACHE_TTL', 'MAX_SAMPLES', 'MIN_INTERVAL', 'PRIOR_WEIGHT', 'QUANTILE', 'TIME_SCALE', 'WINDOW'].", "See django_order_monitor.engine.adaptive."),
+        E(11, "ORDER_MONITOR_ADAPTIVE must be a dict with keys from ['CACHE_TTL', 'CALL_WORTH', 'MAX_SAMPLES', 'MIN_INTERVAL', 'PRIOR_WEIGHT', 'QUANTILE', 'TIME_SCALE', 'WINDOW'].", "See django_order_monitor.engine.adaptive."),
     ]),
     ("ORDER_MONITOR_ADAPTIVE", {"QUANTILE": "0.2"}, [
         E(11, "ORDER_MONITOR_ADAPTIVE has invalid values for ['QUANTILE']: each is a number > 0 (QUANTILE below 1).", "Defaults: {'QUANTILE': 0.12}."),
@@ -224,11 +225,30 @@ WRONG_SETTINGS = [
     ("ORDER_MONITOR_SHADOW", 1, [
         E(19, "ORDER_MONITOR_SHADOW is 1; it must be True or False.", "Default: ORDER_MONITOR_SHADOW = False."),
     ]),
+    ("ORDER_MONITOR_RETENTION", 3600, [
+        E(21, "ORDER_MONITOR_RETENTION is 3600; it must be None (keep everything) or a number of seconds >= 86400 (one day).", "Default: ORDER_MONITOR_RETENTION = None."),
+    ]),
+    ("ORDER_MONITOR_RETENTION", 86400, [
+        E(21, "ORDER_MONITOR_RETENTION (86400 s) is not longer than ORDER_MONITOR_DEADLINE (86400 s): a pruned order could still be in the sweep's window and be followed again.", "Keep RETENTION above DEADLINE (e.g. 30 days: 2592000)."),
+    ]),
+    # The token is a secret: no METRICS message quotes a value (a token put there by mistake included).
+    ("ORDER_MONITOR_METRICS", "s3cret-token", [
+        E(20, "ORDER_MONITOR_METRICS is a str; it must be None or a dict with keys from ['PORT', 'ADDRESS', 'TOKEN'].", METRICS_HINT),
+    ]),
+    ("ORDER_MONITOR_METRICS", {"PORT": "9108"}, [
+        E(20, "ORDER_MONITOR_METRICS has a PORT that is not a TCP port number (1-65535).", METRICS_HINT),
+    ]),
+    ("ORDER_MONITOR_METRICS", {"TOKEN": 12345}, [
+        E(20, "ORDER_MONITOR_METRICS has a TOKEN that is not a non-empty string.", METRICS_HINT),
+    ]),
+    ("ORDER_MONITOR_METRICS", {"port": 9108}, [
+        E(20, "ORDER_MONITOR_METRICS has unknown keys ['port']; known keys are ['PORT', 'ADDRESS', 'TOKEN'].", METRICS_HINT),
+    ]),
     ("ORDER_MONITOR_PROVIDERS", {"memory": {"ADAPTER": "tests.test_checks.SlowCallProvider", "OPTIONS": {"deadline": 88}}}, [
-        E(20, "Provider 'memory''s call slots live 93 s (its call deadline 88 s + ORDER_MONITOR_CALL_SLOT_GRACE 5 s), longer than ORDER_MONITOR_LEASE_SECONDS (90 s): a killed worker's slots would still block calls after its orders are free to be checked again.", "Raise ORDER_MONITOR_LEASE_SECONDS to 93 or more, or lower ORDER_MONITOR_CALL_SLOT_GRACE."),
+        E(23, "Provider 'memory''s call slots live 93 s (its call deadline 88 s + ORDER_MONITOR_CALL_SLOT_GRACE 5 s), longer than ORDER_MONITOR_LEASE_SECONDS (90 s): a killed worker's slots would still block calls after its orders are free to be checked again.", "Raise ORDER_MONITOR_LEASE_SECONDS to 93 or more, or lower ORDER_MONITOR_CALL_SLOT_GRACE."),
     ]),
     ("ORDER_MONITOR_HEALTH_TOKEN", b"s3cret", [
-        E(21, "ORDER_MONITOR_HEALTH_TOKEN must be None or a non-empty string, not bytes.", "Set it to a long random string for probes (sent as 'Authorization: Bearer ...'), or None for staff logins only."),
+        E(24, "ORDER_MONITOR_HEALTH_TOKEN must be None or a non-empty string, not bytes.", "Set it to a long random string for probes (sent as 'Authorization: Bearer ...'), or None for staff logins only."),
     ]),
     ("ORDER_MONITOR_CALL_SLOT_GRACE", 0, [
         E(14, "ORDER_MONITOR_CALL_SLOT_GRACE is 0; it must be a number of seconds > 0.", "Default: ORDER_MONITOR_CALL_SLOT_GRACE = 5."),

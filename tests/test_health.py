@@ -96,7 +96,11 @@ def test_exit_codes_through_manage_py(tmp_path):
 
 @pytest.fixture
 def staff_client(client):
+    """Staff who may view the ledger, as for the dashboard and the metrics."""
+    from django.contrib.auth.models import Permission
+
     user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_monitoredorder"))
     client.force_login(user)
     return client
 
@@ -128,6 +132,8 @@ def test_the_view_is_closed_to_anonymous_and_non_staff_users(clock, client):
     assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == "Bearer"
     client.force_login(get_user_model().objects.create_user("shopper", password="x"))
     assert client.get(HEALTH).status_code == 401
+    client.force_login(get_user_model().objects.create_user("clerk", password="x", is_staff=True))
+    assert client.get(HEALTH).status_code == 401  # staff, but not allowed to view the ledger
 
 
 def test_a_probe_with_the_health_token_gets_in(clock, client, settings):

@@ -141,25 +141,28 @@ def test_the_metadata_states_the_licence_classifiers_and_extras(dists):
         assert metadata["Requires-Python"] == ">=3.10"
 
     requirements = _requirements(dists.wheel_metadata)
-    assert set(requirements) == {"", "redis", "postgres", "test", "browser"}
+    assert set(requirements) == {"", "redis", "postgres", "metrics", "test", "browser"}
     assert set(requirements[""]) == {"django", "huey", "requests"}, "redis is an extra: SqliteHuey shops go without"
     assert set(requirements["redis"]) == {"redis"}
     assert set(requirements["postgres"]) == {"psycopg"}
     assert set(requirements["browser"]) == {"playwright"}
+    assert set(requirements["metrics"]) == {"prometheus-client"}, "prometheus-client is an extra: imported only when on"
     test = requirements["test"]
     assert {"pytest", "pytest-django", "hypothesis", "import-linter", "build", "setuptools"} <= set(test)
-    assert test["django-order-monitor"].extras == {"postgres", "redis"}, "the services pass needs both"
+    assert test["django-order-monitor"].extras == {"postgres", "redis", "metrics"}, "the services pass and the metrics tests"
     assert "playwright" not in test, "browser tests have their own extra"
     assert "fake-znet = django_order_monitor.testing.fake_znet.__main__:main" in dists.entry_points
 
 
-def test_every_module_imports_without_redis_installed():
-    """A SqliteHuey shop installs no redis: nothing in the package may import it at import time."""
+@pytest.mark.parametrize("library", ["redis", "prometheus_client"])
+def test_every_module_imports_without_an_optional_library_installed(library):
+    """A SqliteHuey shop installs no redis, a shop without metrics no prometheus-client:
+    nothing in the package may import them at import time."""
     script = textwrap.dedent(
         """
         import importlib, pkgutil, sys
 
-        sys.modules["redis"] = None  # as if not installed: "import redis" raises ImportError
+        sys.modules[LIBRARY] = None  # as if not installed: importing it raises ImportError
         import django
 
         django.setup()
@@ -177,7 +180,8 @@ def test_every_module_imports_without_redis_installed():
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": path}
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script.replace("LIBRARY", repr(library))], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert int(result.stdout) > 50, "every module of the package, the old names' shims included"

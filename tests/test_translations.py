@@ -159,7 +159,7 @@ def test_the_dashboard_in_arabic(ledger):
     assert "<title>الوقت حتى رمز PIN للطلبات المكتملة في آخر 24 ساعة</title>" in page
     assert "<title>1–2 د — الطلبات: 1</title>" in page
     assert page.count('direction="rtl"') == 2
-    assert '<text x="682.0" y="200.0" text-anchor="end" fill="#555">0</text>' in page
+    assert '<text x="682.0" y="200.0" text-anchor="end" class="om-tick" fill="#555">0</text>' in page
 
 
 @pytest.mark.django_db
@@ -173,7 +173,7 @@ def test_the_dashboard_in_turkish(ledger):
                   "PIN'e kadar geçen süre (1 tamamlanan sipariş)", "1 dk 30 sn", "son saat", "Rakamların anlamı"):
         assert words in shown, words
     # Left to right: the count axis on the left, as in English.
-    assert '<text x="38.0" y="200.0" text-anchor="end" fill="#555">0</text>' in page
+    assert '<text x="38.0" y="200.0" text-anchor="end" class="om-tick" fill="#555">0</text>' in page
 
 
 @pytest.mark.django_db

@@ -72,9 +72,9 @@ def bar_chart(
     ]
     for value in range(0, ymax + 1, step):
         y = top + plot_h - plot_h * value / ymax
-        parts.append(f'<line x1="{x(left):.1f}" x2="{x(width - right):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(f'<line x1="{x(left):.1f}" x2="{x(width - right):.1f}" y1="{y:.1f}" y2="{y:.1f}" class="om-grid" stroke="#ddd"/>')
         parts.append(
-            f'<text x="{x(left - 6):.1f}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{value}</text>'
+            f'<text x="{x(left - 6):.1f}" y="{y + 4:.1f}" text-anchor="end" class="om-tick" fill="#555">{value}</text>'
         )
     for index, category in enumerate(categories):
         bar_x = left + slot * index + (slot - bar_w) / 2
@@ -91,7 +91,7 @@ def bar_chart(
             )
         if index % label_every == 0:
             parts.append(
-                f'<text x="{x(bar_x + bar_w / 2):.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#333">'
+                f'<text x="{x(bar_x + bar_w / 2):.1f}" y="{top + plot_h + 16}" text-anchor="middle" class="om-label" fill="#333">'
                 f"{escape(category)}</text>"
             )
     legend_x = left
@@ -99,11 +99,11 @@ def bar_chart(
         for name, colour, _values in series:
             parts.append(f'<rect x="{x(legend_x, 10):.1f}" y="8" width="10" height="10" fill="{colour}"/>')
             parts.append(
-                f'<text x="{x(legend_x + 14):.1f}" y="17" text-anchor="start" fill="#333">{escape(name)}</text>'
+                f'<text x="{x(legend_x + 14):.1f}" y="17" text-anchor="start" class="om-label" fill="#333">{escape(name)}</text>'
             )
             legend_x += 24 + 7 * len(name)
     parts.append(
-        f'<line x1="{x(left):.1f}" x2="{x(width - right):.1f}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/></svg>'
+        f'<line x1="{x(left):.1f}" x2="{x(width - right):.1f}" y1="{top + plot_h}" y2="{top + plot_h}" class="om-baseline" stroke="#999"/></svg>'
     )
     return mark_safe("".join(parts))  # every text in it went through escape()
 

@@ -22,7 +22,7 @@ from .. import background
 from ..conf import app_settings
 from ..engine import following, transitions
 from ..exceptions import NotMonitorable
-from ..models import MonitoredOrder
+from ..models import MonitoredOrder, ledger_database
 from . import display
 
 logger = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ def start_unfollowed(orders: Iterable, tally: Tally, *, check_now: bool = False)
             continue
         if check_now:
             # The ledger row must be visible to the worker before it runs.
-            transaction.on_commit(lambda pk=entry.pk: enqueue_check_now(pk))
+            transaction.on_commit(lambda pk=entry.pk: enqueue_check_now(pk), using=ledger_database())
         tally.done.append(order.pk)
     return tally
 

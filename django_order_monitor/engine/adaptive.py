@@ -59,6 +59,8 @@ DEFAULT_OPTIONS: dict[str, float] = {
     "PRIOR_WEIGHT": 50.0,
     "CACHE_TTL": 300.0,
     "TIME_SCALE": 1.0,
+    # Used by engine.placement.ModelPolicy: seconds of expected detection delay one call is worth.
+    "CALL_WORTH": 20.0,
 }
 
 #: (weight, first second, last second) of uniform slices; ``None`` seconds = never ends.
@@ -84,10 +86,14 @@ class CompletionModel:
         pairs = sorted((max(0.0, float(t)), float(w)) for t, w in points if w > 0)
         self.times = [t for t, _ in pairs]
         self.cumulative: list[float] = []
-        running = 0.0
-        for _, weight in pairs:
+        #: Running sums of weight x time: the expected delay of a wait is read from them in O(log n).
+        self.cumulative_moment: list[float] = []
+        running = moment = 0.0
+        for at, weight in pairs:
             running += weight
+            moment += weight * at
             self.cumulative.append(running)
+            self.cumulative_moment.append(moment)
         self.finite = running
         self.never = max(0.0, float(never))
         self.total = self.finite + self.never
@@ -118,6 +124,53 @@ class CompletionModel:
         if done >= 1.0 - 1e-12:
             return None  # every order seen had ended by now
         return self.time_of(done + quantile * (1.0 - done))
+
+    def find_chance(self, since: float, until: float) -> float:
+        """Chance that an order still open ``since`` seconds after dispatch has ended by ``until``."""
+        still_open = 1.0 - self.cdf(since)
+        if still_open <= 1e-12 or until <= since:
+            return 0.0
+        return max(0.0, self.cdf(until) - self.cdf(since)) / still_open
+
+    def worth_point(self, elapsed: float, worth: float) -> float | None:
+        """Seconds after dispatch of the next check of an order open at ``elapsed``, placed where
+        waiting longer would cost more expected detection delay than ``worth`` seconds.
+
+        The expected delay of waiting until ``t`` is ``E[(t - T) ; elapsed < T <= t] / P(T > elapsed)``
+        (``T`` the completion time): small where completions are rare (the tail, orders that
+        never end), large where they are dense, so checks follow the hazard over the whole life
+        of the order. With a locally constant hazard ``h`` the gap is ``sqrt(2 worth / h)``, the
+        classic inspection interval. None when no completion is expected after ``elapsed``.
+        """
+        start = bisect.bisect_right(self.times, elapsed)
+        if start >= len(self.times) or self.total <= 0:
+            return None
+        open_weight = self.total - (self.cumulative[start - 1] if start else 0.0)
+        base_w = self.cumulative[start - 1] if start else 0.0
+        base_m = self.cumulative_moment[start - 1] if start else 0.0
+        target = worth * open_weight
+
+        def cost_at(index: int) -> tuple[float, float]:
+            # Weight and moment of the completions in (elapsed, times[index]].
+            return self.cumulative[index] - base_w, self.cumulative_moment[index] - base_m
+
+        low, high = start, len(self.times) - 1
+        weight, moment = cost_at(high)
+        if weight * self.times[high] - moment < target:
+            # Past the last completion ever seen the cost grows linearly with the time.
+            return (target + moment) / weight
+        while low < high:  # the first point where the expected delay reaches the target
+            middle = (low + high) // 2
+            weight, moment = cost_at(middle)
+            if weight * self.times[middle] - moment >= target:
+                high = middle
+            else:
+                low = middle + 1
+        if low == start:
+            return self.times[start] if target <= 0 else max(self.times[start], elapsed)
+        weight, moment = cost_at(low - 1)
+        # Between two points the cost is linear: solve weight * t - moment = target.
+        return min(self.times[low], (target + moment) / weight)
 
     @classmethod
     def blend(
@@ -252,13 +305,25 @@ class AdaptivePolicy(Policy):
 
     # -- the policy --------------------------------------------------------------------
 
+    def next_point(self, model: CompletionModel, elapsed: float) -> float | None:
+        """Seconds after dispatch of the next check (None: beyond what the model knows)."""
+        return model.next_check(elapsed, self.option("QUANTILE"))
+
     def delay(self, provider: str, elapsed: float, product: str = "") -> float:
         """Seconds to wait before the next check of an order open ``elapsed`` seconds."""
         cap = float(app_settings.BACKOFF_MAX)
         floor = min(self.seconds("MIN_INTERVAL"), cap)
-        at = self.model(provider, product).next_check(max(0.0, elapsed), self.option("QUANTILE"))
+        at = self.next_point(self.model(provider, product), max(0.0, elapsed))
         wait = cap if at is None else at - elapsed
         return min(cap, max(floor, wait))
+
+    def find_chance(
+        self, dispatched_at: dt.datetime, since: dt.datetime, now: dt.datetime, provider: str = "", product: str = ""
+    ) -> float:
+        """The model's chance that an order open at ``since`` has ended by ``now``."""
+        return self.model(provider, product).find_chance(
+            (since - dispatched_at).total_seconds(), (now - dispatched_at).total_seconds()
+        )
 
     def first_check(
         self, dispatched_at: dt.datetime, now: dt.datetime, provider: str = "", product: str = ""
@@ -280,7 +345,10 @@ class AdaptivePolicy(Policy):
         if dispatched_at is None:
             return super().after_answer(attempts, deadline_at, now, provider=provider, product=product)
         wait = jittered(self.delay(provider, (now - dispatched_at).total_seconds(), product))
-        # The chain drives the dense part; long waits past the quick attempts go to the sweep.
+        return clamp(now + dt.timedelta(seconds=wait), deadline_at, now, self.driver(attempts, wait))
+
+    def driver(self, attempts: int, wait: float) -> str:
+        """Who brings the next check: the chain drives the dense part; long waits past the quick attempts go to the sweep."""
         late = attempts >= int(app_settings.QUICK_ATTEMPTS) and wait >= float(app_settings.SWEEP_INTERVAL)
-        return clamp(now + dt.timedelta(seconds=wait), deadline_at, now, "sweep" if late else "task")
+        return "sweep" if late else "task"
 

@@ -20,6 +20,7 @@ from ..models import MonitoredOrder, StatusCheck
 from ..providers import breaker, get_provider, ratelimit
 from ..providers.adapters.base import Outcome, StatusResult
 from . import gate
+from .observing import observer
 
 _WORKER_PREFIX = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -34,11 +35,13 @@ def ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tu
     answers: dict[str, StatusResult] = {}
     error = ""
     transport_failed = False
+    called = False
     with ratelimit.call_slot(provider):  # a batch call is one call for the provider's rate limit
         started = timezone.now()
         clock = time.perf_counter()
         try:
             adapter = get_provider(provider)
+            called = True
             if len(group) == 1:
                 answers = {group[0].reference: adapter.fetch_status(group[0].reference)}
             else:
@@ -49,9 +52,12 @@ def ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tu
             # ProviderError messages are built without credentials or PINs.
             error = f"{type(err).__name__}: {err}"
             transport_failed = True
-        latency_ms = int((time.perf_counter() - clock) * 1000)
-    if transport_failed:
-        breaker.record_failure(provider, error)
+        seconds = time.perf_counter() - clock
+        latency_ms = int(seconds * 1000)
+    if called:
+        observer().provider_called(provider, seconds)
+    if transport_failed and breaker.record_failure(provider, error):
+        observer().breaker_opened(provider)
     elif answers:
         breaker.record_success(provider)
     outcomes: dict[int, tuple[StatusResult | None, str]] = {}
@@ -83,6 +89,8 @@ def ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tu
         checks[0].save(force_insert=True)  # bulk_create would add a transaction around the one row
     else:
         StatusCheck.objects.bulk_create(checks)  # one statement for the whole group
+    for check in checks:
+        observer().checked(provider, check.result)
     return outcomes
 
 

@@ -23,6 +23,7 @@ from ..exceptions import NotMonitorable, UnknownProviderError
 from ..models import MonitoredOrder
 from ..shop import orders
 from . import policy, scheduling
+from .logfields import about
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,9 @@ def _follow_again(existing: MonitoredOrder, candidate: MonitoredOrder) -> Monito
         return None
     for name, value in values.items():
         setattr(existing, name, value)
-    logger.info("Order %s was dispatched again (new reference); following it again", existing.order_id)
+    logger.info(
+        "Order %s was dispatched again (new reference); following it again", existing.order_id, extra=about(existing)
+    )
     return existing
 
 
@@ -220,6 +223,7 @@ def _started(entry: MonitoredOrder) -> None:
         entry.provider,
         entry.reference,
         entry.next_check_at.isoformat(),
+        extra=about(entry),
     )
 
 
@@ -288,7 +292,7 @@ def stop_monitoring(entry: MonitoredOrder, reason: str) -> bool:
         updated_at=timezone.now(),
     )
     if stopped:
-        logger.info("Stopped monitoring order %s: %s", entry.order_id, reason)
+        logger.info("Stopped monitoring order %s: %s", entry.order_id, reason, extra=about(entry))
     return bool(stopped)
 
 

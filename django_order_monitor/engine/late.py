@@ -21,7 +21,9 @@ from django.utils.module_loading import import_string
 from .. import signals
 from .._moved import renamed
 from ..conf import app_settings
-from ..models import MonitoredOrder
+from ..models import MonitoredOrder, ledger_database
+from .logfields import about
+from .observing import observer
 from .signalling import send_robust
 
 logger = logging.getLogger(__name__)
@@ -78,8 +80,10 @@ def record(entry: MonitoredOrder, pin: str, source: str, now: dt.datetime) -> No
         entry.reference,
         source,
         "" if handler else "; set ORDER_MONITOR_LATE_COMPLETION_HANDLER to receive its PIN",
+        extra=about(entry),
     )
     if handler:
         import_string(handler)(late)
     unsecret = dataclasses.replace(late, pin=None)
-    transaction.on_commit(lambda: send_robust(signals.order_late_completion, unsecret.order_pk, late=unsecret))
+    transaction.on_commit(lambda: observer().late_completion(entry.provider), using=ledger_database())
+    transaction.on_commit(lambda: send_robust(signals.order_late_completion, unsecret.order_pk, late=unsecret), using=ledger_database())

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Aggregate, Count, FloatField
 from django.db.models.functions import Extract
 
@@ -52,7 +52,7 @@ class PercentileCont(Aggregate):
 
 def of_durations(queryset, expression, *, newest: str) -> Percentiles:
     """p50/p90/p99 of ``expression`` (a duration, in seconds) over ``queryset``; ``newest`` orders the sample."""
-    if connection.vendor == "postgresql":
+    if connections[queryset.db].vendor == "postgresql":
         seconds = Extract(expression, "epoch")
         row = queryset.aggregate(
             n=Count("pk"), **{f"p{p}": PercentileCont(seconds, p / 100) for p in (50, 90, 99)}

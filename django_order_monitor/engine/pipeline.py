@@ -20,12 +20,15 @@ from typing import Any
 from django.utils import timezone
 
 from ..conf import app_settings
+from ..exceptions import UnknownProviderError
 from ..models import MonitoredOrder, StatusCheck
-from ..providers import breaker, ratelimit
+from ..providers import breaker, get_provider, ratelimit
 from ..providers.adapters.base import Outcome, StatusResult
 from ..shop import orders
-from . import asking, leases, policy, scheduling, transitions
+from . import asking, budget, leases, policy, scheduling, transitions
 from .following import stop_monitoring
+from .logfields import about
+from .observing import observer
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +70,8 @@ def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: 
     A single order is a group of one. Orders the shop has ended stop; the rest
     are asked about per provider (one ``fetch_statuses`` call for a batch
     provider), each answer passes the gate and is applied. A paused or
-    rate-limited provider defers its orders. Any unexpected error is a failed
+    rate-limited provider defers its orders, and so does its call budget
+    (scheduled checks only, see :mod:`.budget`). Any unexpected error is a failed
     check of the orders it hit. Every lease is released. Nothing is scheduled:
     the reports say what is due next.
     """
@@ -79,10 +83,15 @@ def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: 
         for provider, group in _by_provider(pending.values()).items():
             deferred_to, reason = _deferral(provider, now)
             if deferred_to is None:
+                if source == "poll":  # an operator's check is asked for now, whatever the budget
+                    group = _afford(provider, group, pending, reports, now, next_policy)
+                    if not group:
+                        continue
                 try:
                     answers = asking.ask(provider, group, source)
                 except ratelimit.RateLimited as err:
                     deferred_to, reason = now + _rate_limited_wait(), str(err)
+                    observer().rate_limited(provider)
             if deferred_to is not None:
                 for entry in group:
                     reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, deferred_to, reason)
@@ -131,8 +140,55 @@ def _deferral(provider: str, now: dt.datetime) -> tuple[dt.datetime | None, str]
 
 
 def _rate_limited_wait() -> dt.timedelta:
-    # A few seconds, spread, so the deferred checks do not all come back at once.
-    return dt.timedelta(seconds=random.uniform(1, 5))
+    # Spread, so the deferred checks do not all come back at once, and never a
+    # tight loop: at least the budget's shortest put-off.
+    shortest = budget.option("MIN_DEFER")
+    return dt.timedelta(seconds=random.uniform(shortest, 2 * shortest))
+
+
+def _asks_in_one_call(provider: str) -> bool:
+    try:
+        return bool(get_provider(provider).supports_batch)
+    except UnknownProviderError:
+        return False
+
+
+def _afford(
+    provider: str,
+    group: list[MonitoredOrder],
+    pending: dict[int, MonitoredOrder],
+    reports: dict[int, CheckReport],
+    now: dt.datetime,
+    next_policy: policy.Policy,
+) -> list[MonitoredOrder]:
+    """The orders of ``group`` the provider's call budget affords now; the others are put off.
+
+    A batch provider's group is one call, admitted on its best order's score.
+    """
+    spending = budget.for_provider(provider)
+    if spending is None:
+        return group
+    waits = {}
+    for entry in group:
+        since = entry.last_checked_at or entry.dispatched_at
+        chance = next_policy.find_chance(entry.dispatched_at, since, now, provider, entry.product)
+        waits[entry.pk] = (chance, (now - since).total_seconds())
+    if len(group) > 1 and _asks_in_one_call(provider):
+        chance, idle = max(waits.values())
+        wait = spending.admit(chance, idle, now.timestamp())
+        waits = {pk: wait for pk in waits}
+    else:
+        waits = {pk: spending.admit(chance, idle, now.timestamp()) for pk, (chance, idle) in waits.items()}
+    afforded = []
+    for entry in group:
+        wait = waits[entry.pk]
+        if wait is None:
+            afforded.append(entry)
+            continue
+        at = now + dt.timedelta(seconds=wait)
+        reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, at, f"provider {provider}'s call budget is spent")
+        observer().budget_deferred(provider)
+    return afforded
 
 
 def stop_reason(order_statuses: dict[str, Any] | None) -> str:
@@ -200,6 +256,7 @@ def apply_answer(
                 entry.reference,
                 streak,
                 error,
+                extra=about(entry),
             )
     if result is not None:
         changes.update(last_provider_status=result.provider_status[:50], last_message=result.message[:500])
@@ -243,11 +300,13 @@ def failed_unexpectedly(entry: MonitoredOrder, token: str, now: dt.datetime, err
             entry.order_id,
             entry.provider,
             entry.reference,
+            extra=about(entry),
         )
     StatusCheck.objects.create(
         monitored_order=entry, checked_at=now, result=StatusCheck.Result.INTERNAL_ERROR, message=error[:500],
         source=source, worker=asking.worker(),
     )
+    observer().checked(entry.provider, StatusCheck.Result.INTERNAL_ERROR)
     try:
         return apply_answer(entry, token, now, None, error, source, outcome=StatusCheck.Result.INTERNAL_ERROR)
     except Exception:
@@ -266,7 +325,7 @@ def _innermost_frame(err: BaseException) -> str:
 def defer(entry: MonitoredOrder, token: str, at: dt.datetime, reason: str) -> CheckReport:
     """Put the check off without asking the provider and without using an attempt."""
     leases.release(entry.pk, token, next_check_at=at)
-    logger.info("Check of order %s deferred to %s: %s", entry.order_id, at.isoformat(), reason)
+    logger.info("Check of order %s deferred to %s: %s", entry.order_id, at.isoformat(), reason, extra=about(entry))
     return CheckReport(
         entry.pk,
         ran=False,

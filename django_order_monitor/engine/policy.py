@@ -77,6 +77,16 @@ class Policy:
         interval = dt.timedelta(seconds=jittered(float(app_settings.SWEEP_INTERVAL)))
         return clamp(now + interval, deadline_at, now, "sweep")
 
+    def find_chance(
+        self, dispatched_at: dt.datetime, since: dt.datetime, now: dt.datetime, provider: str = "", product: str = ""
+    ) -> float:
+        """Chance that a check at ``now`` finds ended an order still open at ``since``.
+
+        The call budget (:mod:`.budget`) spends scarce calls on the highest
+        chances first. Without a completion model every check is worth the same.
+        """
+        return 1.0
+
     def after_error(self, error_streak: int, attempts: int, deadline_at: dt.datetime, now: dt.datetime) -> NextCheck:
         """Next check after a failed query; failed queries never use up the quick attempts."""
         by = "task" if attempts < int(app_settings.QUICK_ATTEMPTS) else "sweep"

@@ -18,7 +18,8 @@ from typing import Protocol
 
 from django.db import transaction
 
-from ..models import MonitoredOrder
+from ..models import MonitoredOrder, ledger_database
+from .logfields import about
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def enqueue_check(monitored_order_id: int, eta: dt.datetime | None = None) -> bo
             "Could not enqueue check of monitored order %s (%s); the sweep will recover it",
             monitored_order_id,
             type(err).__name__,
+            extra=about(monitored_order_id=monitored_order_id),
         )
         return False
     return True
@@ -60,7 +62,7 @@ def enqueue_check(monitored_order_id: int, eta: dt.datetime | None = None) -> bo
 
 def enqueue_check_on_commit(monitored_order_id: int, eta: dt.datetime | None = None) -> None:
     """Enqueue once the current transaction commits, so the task sees the row."""
-    transaction.on_commit(lambda: enqueue_check(monitored_order_id, eta))
+    transaction.on_commit(lambda: enqueue_check(monitored_order_id, eta), using=ledger_database())
 
 
 def follow_up(reports: Iterable[PlannedCheck]) -> None:

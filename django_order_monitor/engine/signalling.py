@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ..models import MonitoredOrder
+from .logfields import about
 
 logger = logging.getLogger(__name__)
 
@@ -20,5 +21,6 @@ def send_robust(signal, order_pk, **kwargs) -> None:
                 "Signal receiver %s failed for order %s",
                 getattr(receiver, "__qualname__", receiver),
                 order_pk,
+                extra=about(order_id=order_pk),
                 exc_info=(type(response), response, response.__traceback__),
             )

@@ -12,14 +12,14 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from ..conf import app_settings
-from ..models import MonitoredOrder, StatusCheck
+from ..models import MonitoredOrder, StatusCheck, ledger_database
 from . import percentiles
 from .percentiles import SAMPLE_SIZE, PercentileCont, Percentiles
 
@@ -261,7 +261,7 @@ def provider_figures(now: dt.datetime) -> list[ProviderFigures]:
     first_id = recent.aggregate(first=Min("monitored_order_id"))["first"]
     if first_id is None:
         return []
-    postgres = connection.vendor == "postgresql"
+    postgres = connections[ledger_database()].vendor == "postgresql"
     annotations: dict[str, Any] = {}
     for name, start in windows.items():
         in_window = Q(checks__checked_at__gte=start)

@@ -13,15 +13,16 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import MonitoredOrder
+from ..models import MonitoredOrder, ledger_database
 from ..shop import orders
 from . import grouping, leases, scheduling
 from .following import start_monitoring_many
+from .logfields import about
 
 logger = logging.getLogger(__name__)
 
@@ -94,19 +95,20 @@ def run_sweep(
     elif unwatched:
         started, refused = start_monitoring_many(unwatched)
         for order_pk, reason in refused.items():  # e.g. no provider for it: say so, keep sweeping
-            logger.warning("Sweep cannot follow order %s: %s", order_pk, reason)
+            logger.warning("Sweep cannot follow order %s: %s", order_pk, reason, extra=about(order_id=order_pk))
         report.discovered = [entry.order_id for entry in started]
         if started:
             logger.warning(
                 "Sweep found %d dispatched orders nobody followed; now following them: %s",
                 len(started),
                 ", ".join(str(pk) for pk in report.discovered[:20]) + (" ..." if len(started) > 20 else ""),
+                extra=about(),
             )
 
     spacing = dt.timedelta(seconds=float(app_settings.SWEEP_SPACING))
-    with transaction.atomic():
+    with transaction.atomic(using=ledger_database()):
         due = due_for_sweep(now, provider)
-        if connection.features.has_select_for_update_skip_locked:
+        if connections[ledger_database()].features.has_select_for_update_skip_locked:
             # Two sweeps at once (a second consumer without -n) split the work.
             due = due.select_for_update(skip_locked=True, of=("self",))
         entries = list(due[:limit])
@@ -129,7 +131,9 @@ def run_sweep(
         for entry in entries:
             scheduling.enqueue_check(entry.pk, entry.next_check_at)
     if report.discovered or report.enqueued:
-        logger.info("Sweep: %d discovered, %d checks enqueued", len(report.discovered), len(report.enqueued))
+        logger.info(
+            "Sweep: %d discovered, %d checks enqueued", len(report.discovered), len(report.enqueued), extra=about()
+        )
     return report
 
 

@@ -22,10 +22,12 @@ from django.utils.module_loading import import_string
 from .. import signals
 from .._moved import renamed
 from ..conf import app_settings
-from ..models import MonitoredOrder, StatusCheck
+from ..models import MonitoredOrder, StatusCheck, ledger_database
 from ..providers.adapters.base import Outcome, StatusResult
 from ..shop import orders
 from . import gate, late
+from .logfields import about
+from .observing import observer
 from .signalling import send_robust
 
 logger = logging.getLogger(__name__)
@@ -154,7 +156,7 @@ def finish(
     if outcome == "completed" and pin is None:
         raise ValueError("A completion needs the PIN that passed the answer gate.")
 
-    with transaction.atomic():
+    with transaction.atomic(using=ledger_database()):
         won = MonitoredOrder.objects.filter(pk=entry.pk, state__in=MonitoredOrder.ACTIVE_STATES).update(
             state=terminal.state,
             stop_reason=terminal.stop_reason,
@@ -171,7 +173,9 @@ def finish(
             if pin is not None and not shadow:
                 late.record(entry, pin, source, now)
             else:
-                logger.info("Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source)
+                logger.info(
+                    "Order %s already ended; %s answer from %s ignored", entry.order_id, outcome, source, extra=about(entry)
+                )
             return None
         if writes_order and not orders.hold_if_open(entry.order_id):
             _ended_outside(entry, outcome, source, now)
@@ -203,7 +207,10 @@ def finish(
             if app_settings.TERMINAL_CALLBACK:
                 import_string(app_settings.TERMINAL_CALLBACK)(transition)
         if not shadow:
-            transaction.on_commit(lambda: _send_signals(transition, terminal.signal))
+            transaction.on_commit(lambda: _send_signals(transition, terminal.signal), using=ledger_database())
+        # Counted in shadow mode too: the ledger's transition is what the metrics show.
+        to_pin = (now - entry.dispatched_at).total_seconds() if pin is not None else None
+        transaction.on_commit(lambda: observer().ended(entry.provider, outcome, to_pin), using=ledger_database())
 
     logger.info(
         "Order %s %s%s (provider=%s reference=%s source=%s)",
@@ -213,6 +220,7 @@ def finish(
         entry.provider,
         entry.reference,
         source,
+        extra=about(entry),
     )
     return transition
 
@@ -234,7 +242,11 @@ def _answer_bookkeeping(result: StatusResult | None, now: dt.datetime) -> dict[s
 def _ended_outside(entry: MonitoredOrder, outcome: str, source: str, now: dt.datetime) -> None:
     MonitoredOrder.objects.filter(pk=entry.pk).update(state=State.STOPPED, stop_reason=ENDED_OUTSIDE, updated_at=now)
     logger.info(
-        "Order %s was already ended by the shop; the %s answer from %s changed nothing", entry.order_id, outcome, source
+        "Order %s was already ended by the shop; the %s answer from %s changed nothing",
+        entry.order_id,
+        outcome,
+        source,
+        extra=about(entry),
     )
 
 
@@ -256,6 +268,7 @@ def apply_result(entry: MonitoredOrder, result: StatusResult, *, source: str, no
         message=result.message[:500],
         source=source,
     )
+    observer().checked(entry.provider, result.outcome.value)
     if result.outcome.is_terminal:
         return finish(entry, result.outcome.value, result=result, source=source, now=now)
     if result.outcome is Outcome.PROCESSING:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import ProviderHealth
+from ..models import ProviderHealth, ledger_database
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def record_failure(provider: str, error: str, now: dt.datetime | None = None) ->
     """Count a transport failure; True when it (re)opened the breaker."""
     now = now or timezone.now()
     ProviderHealth.objects.get_or_create(provider=provider)
-    with transaction.atomic():
+    with transaction.atomic(using=ledger_database()):
         health = ProviderHealth.objects.select_for_update().get(provider=provider)
         health.consecutive_failures += 1
         health.last_failure_at = now

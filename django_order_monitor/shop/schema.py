@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.management.base import CommandError
+from django.db import router
 from django.db.migrations.operations.base import Operation
 
 from ..conf import DEFAULT_FIELDS, app_settings, get_order_model
@@ -78,6 +79,9 @@ class AddReferenceColumn(Operation):
             # A managed model gets the column from the shop's own makemigrations
             # (ProviderReferansMixin or a field of its own).
             return
+        # The router, not Operation.allow_migrate_model: that one refuses every unmanaged model.
+        if not router.allow_migrate_model(schema_editor.connection.alias, model):
+            return  # the router keeps the order table in another database
         connection = schema_editor.connection
         postgresql = connection.vendor == "postgresql"
 

@@ -214,6 +214,14 @@ ORDER_MONITOR_BREAKER_COOLDOWN = scaled(60, floor=1)
 # Provider etiquette (znet asks for 100-500 ms between calls, no big bursts). A
 # compressed clock makes 30x the calls per second, so the gap shrinks with it.
 ORDER_MONITOR_RATE_LIMIT = {"min_interval": scaled(0.1), "max_concurrent": 4, "max_wait": scaled(10, floor=1)}
+# Prometheus metrics (needs the [metrics] extra): the consumer serves them on this port, the
+# web process at /order-monitor/metrics; scrapers send the token as a bearer token.
+if os.environ.get("SHOP_METRICS_PORT"):
+    ORDER_MONITOR_METRICS = {
+        "PORT": int(os.environ["SHOP_METRICS_PORT"]),
+        "ADDRESS": "127.0.0.1",
+        "TOKEN": os.environ.get("SHOP_METRICS_TOKEN") or None,
+    }
 
 # -- the shop's catalogue --------------------------------------------------------------------
 

@@ -313,8 +313,13 @@ def test_demo_runs_to_a_clean_summary(backend, tmp_path):
     assert "Summary: 20 orders" in output
     assert "mismatches: 0" in output
     assert "refused at dispatch" in output
+    # The consumer and the fake provider; with the [metrics] extra (the test extra has it) also
+    # the web process, the consumer's metrics address and what it counted, read from its port.
+    assert "curl -H 'Authorization: Bearer " in output and "/order-monitor/metrics" in output
+    counted = re.search(r"metrics \(the consumer's port\): (\d+) checks; transitions completed (\d+)", output)
+    assert counted and int(counted.group(1)) >= int(counted.group(2)) > 0, output
     pids = [int(pid) for pid in re.findall(r"pid (\d+)", output)]
-    assert len(pids) == 2, output
+    assert len(pids) == 3, output
     assert not [pid for pid in pids if running(pid)], "the demo left processes running"
 
 
@@ -341,6 +346,7 @@ def test_demo_interrupted_leaves_nothing_running(tmp_path):
     output = log_path.read_text(errors="replace")
     assert code == 130, output
     assert "Stopped; nothing left running." in output
+    # The consumer, the fake provider and (with the [metrics] extra) the web process.
     pids = [int(pid) for pid in re.findall(r"pid (\d+)", output)]
-    assert len(pids) == 2, output
+    assert len(pids) == 3, output
     assert not [pid for pid in pids if running(pid)], "the demo left processes running"

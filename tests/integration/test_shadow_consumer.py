@@ -125,5 +125,7 @@ def test_in_shadow_mode_consumers_decide_every_order_and_write_nothing_of_the_sh
     report = json.loads(out.getvalue())
     assert report["shadow"] is True and report["compared"] == ORDERS
     assert report["counts"]["agree"] == ORDERS and report["disagreements"] == []
-    # The monitor checks every few seconds, the shop's poller every 3 s after a full pass: mostly sooner.
-    assert report["monitor_lead_seconds"]["p50"] > 0
+    # Both noticed every end within a few seconds of each other (both poll every few seconds);
+    # who was first is a race, not something to assert.
+    lead = report["monitor_lead_seconds"]
+    assert lead["p50"] is not None and abs(lead["p50"]) < 30 and abs(lead["p90"]) < 30
