@@ -29,7 +29,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from .conf import app_settings
-from .engine import observing, stats
+from .engine import load, observing, stats
 from .models import MonitoredOrder, ProviderHealth, StatusCheck
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def _configured_providers() -> list[str]:
 
 
 class _DatabaseGauges:
-    """Gauges read from the database at each scrape (two aggregate queries).
+    """Gauges read from the database at each scrape (four aggregate queries).
 
     No ``describe()``: registering the collector must not query the database.
     """
@@ -148,6 +148,7 @@ class _DatabaseGauges:
                 stuck=Count("pk", filter=stats.stuck_q("any", now)),
             )
             paused = set(ProviderHealth.objects.filter(paused_until__gt=now).values_list("provider", flat=True))
+            loads = load.provider_loads(now)
         except DatabaseError as err:
             # The counters are still worth a scrape while the database is away.
             logger.warning("Metrics: the database gauges are left out of this scrape (%s)", type(err).__name__)
@@ -169,6 +170,27 @@ class _DatabaseGauges:
         for name in sorted(set(_configured_providers()) | paused):
             breaker.add_metric([name], 1 if name in paused else 0)
         yield breaker
+        # The call budget (engine.load): is the provider's rate limit what holds the checks back?
+        families = {
+            "limit": GaugeMetricFamily(
+                "order_monitor_provider_call_limit_per_second", "Status calls per second the rate limit allows.", labels=["provider"]
+            ),
+            "calls": GaugeMetricFamily(
+                "order_monitor_provider_calls_per_second", "Status calls per second over the last 5 minutes.", labels=["provider"]
+            ),
+            "due": GaugeMetricFamily("order_monitor_due_checks", "Followed orders whose next check is due now.", labels=["provider"]),
+            "oldest": GaugeMetricFamily(
+                "order_monitor_oldest_due_check_seconds", "How long the oldest due check has waited.", labels=["provider"]
+            ),
+        }
+        for provider_load in loads:
+            labels = [provider_load.provider]
+            if provider_load.limit_per_second is not None:
+                families["limit"].add_metric(labels, provider_load.limit_per_second)
+            families["calls"].add_metric(labels, provider_load.calls_per_second)
+            families["due"].add_metric(labels, provider_load.due_now)
+            families["oldest"].add_metric(labels, provider_load.oldest_due_seconds)
+        yield from families.values()
 
 
 class PrometheusObserver:

@@ -105,8 +105,8 @@ def test_dashboard_query_count_does_not_grow_with_the_ledger(figures):
     for n in range(100, 160):
         entry = ledger(n, state="completed", finished_at=START, dispatched=START - MINUTE)
         StatusCheck.objects.create(monitored_order=entry, checked_at=START, latency_ms=5, result="completed")
-    # Session and user, then about ten aggregates (on SQLite, two latency samples per provider).
-    assert queries() == before <= 18
+    # Session and user, then about twelve aggregates (on SQLite, two latency samples per provider).
+    assert queries() == before <= 20
 
 
 def test_snapshot_on_an_empty_ledger(clock):
@@ -172,3 +172,27 @@ def test_sampled_percentiles_say_they_are_sampled(clock, monkeypatch):
 )
 def test_humanize_seconds(seconds, text):
     assert stats.humanize_seconds(seconds) == text
+
+
+def test_the_dashboard_shows_when_the_providers_call_budget_is_the_limit(clock, settings):
+    """600 calls in the last 5 minutes against 2 calls/s allowed, and checks waiting: red."""
+    settings.ORDER_MONITOR_RATE_LIMIT = {"min_interval": 0.5, "max_concurrent": 4, "max_wait": 10}
+    busy = ledger(1, next_check_at=START - 90 * dt.timedelta(seconds=1))
+    ledger(2, next_check_at=START - 30 * dt.timedelta(seconds=1))
+    ledger(3, next_check_at=START + MINUTE)  # not due yet
+    StatusCheck.objects.bulk_create(
+        StatusCheck(monitored_order=busy, checked_at=START - dt.timedelta(seconds=n % 290), latency_ms=5, result="processing")
+        for n in range(600)
+    )
+    StatusCheck.objects.create(monitored_order=busy, checked_at=START - 6 * MINUTE, latency_ms=5, result="processing")
+
+    (load,) = stats.snapshot().loads
+    assert (load.provider, load.limit_per_second, load.calls_per_second, load.due_now, load.oldest_due_seconds) == (
+        "memory", 2.0, 2.0, 2, 90.0,
+    )
+    page = staff_client("view_monitoredorder").get(DASHBOARD).content.decode()
+    row = (
+        r'<tr class="om-alarm"><td>memory</td><td class="num">2</td><td class="num">2.00</td>\s*'
+        r'<td class="num">100%</td><td class="num">2</td><td class="num">1 min 30 s</td></tr>'
+    )
+    assert re.search(row, page), page[page.index("om-budget") :][:800]

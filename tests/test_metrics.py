@@ -178,6 +178,11 @@ def test_gauges_are_read_from_the_database_at_each_scrape(client, clock):
     assert value(samples, "order_monitor_overdue_orders") == 1
     assert value(samples, "order_monitor_stuck_orders") == 1
     assert value(samples, "order_monitor_breaker_open", provider="memory") == 0
+    # The call budget: one check due (20 minutes late), no call made, no rate limit in these settings.
+    assert value(samples, "order_monitor_due_checks", provider="memory") == 1
+    assert value(samples, "order_monitor_oldest_due_check_seconds", provider="memory") == 1200
+    assert value(samples, "order_monitor_provider_calls_per_second", provider="memory") == 0
+    assert ("order_monitor_provider_call_limit_per_second", (("provider", "memory"),)) not in samples
 
     MonitoredOrder.objects.filter(state="watching").update(state="stopped")
     samples, _ = scrape(client)

@@ -265,6 +265,7 @@ class MonitoredOrderAdmin(SteeringActions, admin.ModelAdmin):
             "time_to_pin": [(name, stats.humanize_seconds(getattr(snap.time_to_pin, name))) for name in ("p50", "p90", "p99")],
             "checks_mean": f"{snap.checks_per_order['mean']:.1f}" if snap.checks_per_order["mean"] is not None else "–",
             "providers": [_provider_row(f) for f in snap.providers],
+            "loads": [_load_row(load) for load in snap.loads],
             "ended_chart": charts.ended_by_hour(snap.ended_by_hour),
             "delay_chart": charts.delay_histogram(snap.delay_histogram),
             "overdue_after": stats.humanize_seconds(stats.overdue_after().total_seconds()),
@@ -289,6 +290,20 @@ def _provider_row(figures: stats.ProviderFigures) -> dict:
         "p99": f"{latency.p99:.0f}" if latency.p99 is not None else "–",
         "sampled": latency.sampled,
         "alarm": rate is not None and rate >= 0.2,
+    }
+
+
+def _load_row(load) -> dict:
+    share = load.share_used
+    return {
+        "provider": load.provider,
+        "limit": f"{load.limit_per_second:g}" if load.limit_per_second is not None else "–",
+        "calls": f"{load.calls_per_second:.2f}",
+        "share": f"{share:.0%}" if share is not None else "–",
+        "due": load.due_now,
+        "oldest": stats.humanize_seconds(load.oldest_due_seconds) if load.due_now else "–",
+        # Spent and a backlog waiting: more calls would find PINs sooner.
+        "alarm": share is not None and share >= 0.9 and load.due_now > 0,
     }
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck, ledger_database
 from . import percentiles
+from .load import ProviderLoad, provider_loads
 from .percentiles import SAMPLE_SIZE, PercentileCont, Percentiles
 
 State = MonitoredOrder.State
@@ -112,6 +113,8 @@ class Snapshot:
     providers: list[ProviderFigures] = field(default_factory=list)
     ended_by_hour: list[dict[str, Any]] = field(default_factory=list)
     delay_histogram: list[Bucket] = field(default_factory=list)
+    #: Each provider's calls against its rate limit, the checks due and the oldest's wait.
+    loads: list[ProviderLoad] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: datetimes in ISO 8601, durations in seconds."""
@@ -122,6 +125,8 @@ class Snapshot:
             hour["hour"] = hour["hour"].isoformat()
         for provider, figures in zip(data["providers"], self.providers, strict=True):
             provider["failure_rate"] = figures.failure_rate
+        for provider, load in zip(data["loads"], self.loads, strict=True):
+            provider["share_used"] = load.share_used
         return data
 
 
@@ -155,6 +160,7 @@ def snapshot(now: dt.datetime | None = None) -> Snapshot:
         providers=provider_figures(now),
         ended_by_hour=_ended_by_hour(now),
         delay_histogram=delay_histogram(since),
+        loads=provider_loads(now),
     )
 
 
