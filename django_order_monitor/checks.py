@@ -169,10 +169,28 @@ class Problems:
         "the terminal write, the shop's callback and the ledger could not commit as one.",
         "Route the order_monitor app to {order_db} in DATABASE_ROUTERS (db_for_read, db_for_write, allow_migrate).",
     )
+    SLOT_OUTLIVES_LEASE = Problem(
+        "order_monitor.E023",
+        "Provider {name}'s call slots live {slot} s (its call deadline {seconds} s + ORDER_MONITOR_CALL_SLOT_GRACE {grace} s), "
+        "longer than ORDER_MONITOR_LEASE_SECONDS ({lease} s): a killed worker's slots would still block calls "
+        "after its orders are free to be checked again.",
+        "Raise ORDER_MONITOR_LEASE_SECONDS to {slot} or more, or lower ORDER_MONITOR_CALL_SLOT_GRACE.",
+    )
+    HEALTH_TOKEN = Problem(
+        "order_monitor.E024",
+        "ORDER_MONITOR_HEALTH_TOKEN must be None or a non-empty string, not {type}.",
+        "Set it to a long random string for probes (sent as 'Authorization: Bearer ...'), or None for staff logins only.",
+    )
     HUEY_IMMEDIATE = Problem(
         "order_monitor.W001",
         "Huey runs in immediate mode: delayed status checks never run.",
         "Set HUEY['immediate'] = False (it defaults to DEBUG) and run manage.py run_huey.",
+        Warning,
+    )
+    HUEY_WITHOUT_PRIORITY = Problem(
+        "order_monitor.W004",
+        "Huey's storage ({storage}) has no task priorities: the periodic sweep waits behind every queued check.",
+        "Use HUEY = {{'huey_class': 'huey.PriorityRedisHuey', ...}} (Redis 5 or later), or SqliteHuey.",
         Warning,
     )
     UNKNOWN_SETTING = Problem(
@@ -482,7 +500,8 @@ def _check_provider(name: Any, config: Any, lease: float | None, rate_limit_exam
 
 
 def _check_lease_outlives_call(shown: str, adapter: type, options: dict, lease: float | None) -> list:
-    """A lease shorter than one provider call lets a second worker check the same order."""
+    """A lease shorter than one provider call lets a second worker check the same order; a call
+    slot that outlives the lease keeps a killed worker's calls blocking the fleet longer than its orders."""
     call_deadline = getattr(adapter, "call_deadline", None)
     if lease is None or not callable(call_deadline):
         return []
@@ -491,9 +510,27 @@ def _check_lease_outlives_call(shown: str, adapter: type, options: dict, lease: 
     # Options the adapter cannot read are order_monitor.E009's business; no deadline to compare.
     except Exception:
         return []
-    if seconds is None or lease > seconds:
+    if seconds is None:
         return []
-    return [Problems.LEASE_SHORTER_THAN_CALL(lease=f"{lease:g}", name=shown, seconds=f"{seconds:g}")]
+    if lease <= seconds:
+        return [Problems.LEASE_SHORTER_THAN_CALL(lease=f"{lease:g}", name=shown, seconds=f"{seconds:g}")]
+    grace = _valid_number("CALL_SLOT_GRACE")
+    if grace is not None and seconds + grace > lease:
+        return [
+            Problems.SLOT_OUTLIVES_LEASE(
+                name=shown, slot=f"{seconds + grace:g}", seconds=f"{seconds:g}", grace=f"{grace:g}", lease=f"{lease:g}"
+            )
+        ]
+    return []
+
+
+@register()
+def check_health_token(app_configs=None, **kwargs) -> list:
+    token = app_settings.HEALTH_TOKEN
+    if token is None or (isinstance(token, str) and token.strip()):
+        return []
+    # Never echo the value: it may be a real secret of the wrong type.
+    return [Problems.HEALTH_TOKEN(type=f"{type(token).__name__}{' (empty)' if isinstance(token, str) else ''}")]
 
 
 # -- metrics ----------------------------------------------------------------------------------
@@ -541,6 +578,18 @@ def check_metrics(app_configs=None, **kwargs) -> list:
 # -- Huey and spelling ------------------------------------------------------------------------
 
 
+def _huey_storage_class(huey: Any) -> type | None:
+    """The storage class of settings.HUEY (an instance or djhuey's dict), None if unknown.
+
+    Read from the setting, never by importing Huey here: tasks.py is the one module that knows it.
+    """
+    if isinstance(huey, dict):
+        huey_class, _why = _import(huey.get("huey_class", "huey.RedisHuey"))
+        return getattr(huey_class, "storage_class", None)
+    storage = getattr(huey, "storage", None)
+    return type(storage) if storage is not None else None
+
+
 @register()
 def check_huey(app_configs=None, **kwargs) -> list:
     warnings = []
@@ -548,6 +597,9 @@ def check_huey(app_configs=None, **kwargs) -> list:
     immediate = huey.get("immediate", django_settings.DEBUG) if isinstance(huey, dict) else getattr(huey, "immediate", False)
     if immediate:
         warnings.append(Problems.HUEY_IMMEDIATE())
+    storage = _huey_storage_class(huey)
+    if not immediate and storage is not None and not getattr(storage, "priority", True):
+        warnings.append(Problems.HUEY_WITHOUT_PRIORITY(storage=storage.__name__))
     unknown = sorted(
         name for name in dir(django_settings) if name.startswith(PREFIX) and name[len(PREFIX):] not in SETTINGS
     )

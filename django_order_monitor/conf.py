@@ -235,6 +235,11 @@ SETTINGS: dict[str, Setting] = {
             Rule("a dict with keys TARGET, BURST, AGING, MIN_DEFER, MAX_DEFER: numbers > 0, TARGET at most 1", _budget_options_ok),
         ),
         Setting(
+            "CALL_SLOT_GRACE", 5,
+            "A call slot lives at most the provider's call deadline plus this: a killed worker's slots free themselves then.",
+            "order_monitor.E014", SECONDS,
+        ),
+        Setting(
             "REDIS_URL", None, "Redis for the shared rate limits; None: Huey's own Redis, else limits per process.",
             "order_monitor.E014",
             Rule(
@@ -242,6 +247,8 @@ SETTINGS: dict[str, Setting] = {
                 lambda value: value is None or (isinstance(value, str) and bool(value.strip())),
             ),
         ),
+        # Compared in constant time, never logged, never echoed by its check.
+        Setting("HEALTH_TOKEN", None, "Bearer token for the health view; None: staff logins only.", "order_monitor.E024"),
         Setting("CALLBACK_TOLERANCE", 300, "Signed provider pushes are accepted this many seconds around their timestamp.", "order_monitor.E015", SECONDS),
         Setting(
             "PROVIDERS", {}, "{name: {'ADAPTER': dotted path, 'OPTIONS', 'RATE_LIMIT'?, 'CALLBACK_SECRET'?}}.", "order_monitor.E008",

@@ -218,3 +218,25 @@ def ledger_database() -> str:
     terminal write, the shop's callback and the ledger commit as one.
     """
     return router.db_for_write(MonitoredOrder)
+
+
+class SweepRun(models.Model):
+    """The fleet's periodic sweep: which consumer claimed the latest one, and when it ran.
+
+    One row (``name`` "sweep"). Every consumer's scheduler enqueues the sweep; the
+    first to claim the row runs it, and the claim expires when the next interval
+    begins (``engine.periodic``). Also the
+    operators' "when did the sweep last run" (``order_monitor_status``, health).
+    """
+
+    name = models.CharField(_("name"), max_length=50, primary_key=True)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    worker = models.CharField(_("worker"), max_length=100, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("sweep run")
+        verbose_name_plural = _("sweep runs")
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M:%S}"

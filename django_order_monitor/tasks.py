@@ -15,7 +15,7 @@ from huey.storage import RedisStorage
 
 from . import background, metrics, providers, push
 from .conf import app_settings
-from .engine import grouping, pipeline, retention, scheduling, sweep
+from .engine import grouping, periodic, pipeline, retention, scheduling, sweep
 from .providers import ratelimit
 
 logger = logging.getLogger(__name__)
@@ -41,14 +41,28 @@ def check_order_now(monitored_order_id: int) -> None:
         logger.info("Check now of monitored order %s skipped: %s", monitored_order_id, report.skipped_reason)
 
 
-@db_periodic_task(sweep.sweep_is_due, name="order_monitor.sweep")
+#: Ahead of every check in the queue, so a backlog of checks never delays the sweep that
+#: recovers them: on a storage with priorities (PriorityRedisHuey, SqliteHuey, MemoryHuey).
+#: Plain RedisHuey refuses any priority (NotImplementedError on enqueue), so there the sweep
+#: has none and waits its turn; check order_monitor.W004 says so.
+SWEEP_PRIORITY = 100 if getattr(HUEY.storage, "priority", False) else None
+
+
+@db_periodic_task(sweep.sweep_is_due, name="order_monitor.sweep", priority=SWEEP_PRIORITY)
 def sweep_orders() -> None:
-    """Discover unwatched orders, recover checks that lost tasks left behind, prune old rows."""
-    if app_settings.ENABLED:
+    """Discover unwatched orders, recover lost checks, prune old rows: every consumer enqueues it, one runs it."""
+    if not app_settings.ENABLED:
+        return
+    if not periodic.claim_sweep():
+        logger.debug("Sweep of this interval already claimed by another consumer")
+        return
+    try:
         sweep.run_sweep()
         push.forget_old_receipts()
         # Within a time budget, resting between batches; the next sweep goes on.
         retention.prune(time_budget=retention.TIME_BUDGET, rest_ratio=retention.REST_RATIO)
+    finally:
+        periodic.sweep_finished()
 
 
 @on_shutdown()

@@ -9,4 +9,5 @@ app_name = "order_monitor"
 urlpatterns = [
     path("callback/<str:provider>/", views.provider_callback, name="provider_callback"),
     path("metrics", views.metrics_view, name="metrics"),
+    path("health/", views.health_view, name="health"),
 ]

@@ -44,7 +44,12 @@ COMPRESSED_POLICY = {
     "LOST_TASK_GRACE": 5,
     "SWEEP_INTERVAL": 60,
     "SWEEP_SPACING": 0.01,
+    "CALL_SLOT_GRACE": 2,
 }
+# Provider etiquette is off in the tests unless one sets it (JSON), as the crash-bound tests do.
+if os.environ.get("ORDER_MONITOR_TEST_RATE_LIMIT"):
+    ORDER_MONITOR_RATE_LIMIT = json.loads(os.environ["ORDER_MONITOR_TEST_RATE_LIMIT"])
+
 for _name, _default in COMPRESSED_POLICY.items():
     _value = float(os.environ.get("ORDER_MONITOR_TEST_" + _name, _default))
     globals()["ORDER_MONITOR_" + _name] = int(_value) if _value.is_integer() else _value

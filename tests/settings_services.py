@@ -8,7 +8,7 @@ Environment (defaults fit this project's CI machine):
 
 import os
 
-from huey import RedisHuey
+from huey import PriorityRedisHuey
 
 from tests.settings import *  # noqa: F401,F403
 
@@ -25,7 +25,7 @@ DATABASES = {
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-HUEY = RedisHuey(
+HUEY = PriorityRedisHuey(
     os.environ.get("ORDER_MONITOR_TEST_HUEY_NAME", "order-monitor-tests"),
     url=REDIS_URL,
     immediate=False,

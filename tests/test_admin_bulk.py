@@ -1,6 +1,7 @@
 """Admin actions on "select all" over thousands of orders: no 500, a short request, every order handled once."""
 
 import collections
+import datetime as dt
 import time
 
 import pytest
@@ -145,15 +146,20 @@ def test_select_all_restart_is_queued(operator, followed, queue):
     assert set(MonitoredOrder.objects.values_list("answered_checks", "stop_reason")) == {(0, "")}
 
 
-def test_chunks_queued_under_the_0_1_task_names_still_run(followed, queue):
+def test_chunks_queued_under_the_0_1_task_names_still_run(followed, queue, clock):
     from django_order_monitor import tasks
 
     followed(6)
     pks = list(MonitoredOrder.objects.order_by("pk").values_list("pk", flat=True))
     MonitoredOrder.objects.filter(pk__in=pks[:2]).update(state="stopped", stop_reason="paused by hand")
+    # A millisecond between enqueues: a priority queue (PriorityRedisHuey, the services pass)
+    # orders equal priorities by enqueue time, which a frozen clock would make all equal.
     tasks.restart_chunk(pks[:2])
+    clock.shift(dt.timedelta(milliseconds=1))
     tasks.mark_failed_chunk(pks[2:4], "supplier closed")
+    clock.shift(dt.timedelta(milliseconds=1))
     tasks.check_now_chunk(pks[4:])
+    clock.shift(dt.timedelta(milliseconds=1))
     assert [task.name for task in queue.huey.pending()] == [
         "order_monitor.restart_chunk",
         "order_monitor.mark_failed_chunk",

@@ -244,6 +244,15 @@ WRONG_SETTINGS = [
     ("ORDER_MONITOR_METRICS", {"port": 9108}, [
         E(20, "ORDER_MONITOR_METRICS has unknown keys ['port']; known keys are ['PORT', 'ADDRESS', 'TOKEN'].", METRICS_HINT),
     ]),
+    ("ORDER_MONITOR_PROVIDERS", {"memory": {"ADAPTER": "tests.test_checks.SlowCallProvider", "OPTIONS": {"deadline": 88}}}, [
+        E(23, "Provider 'memory''s call slots live 93 s (its call deadline 88 s + ORDER_MONITOR_CALL_SLOT_GRACE 5 s), longer than ORDER_MONITOR_LEASE_SECONDS (90 s): a killed worker's slots would still block calls after its orders are free to be checked again.", "Raise ORDER_MONITOR_LEASE_SECONDS to 93 or more, or lower ORDER_MONITOR_CALL_SLOT_GRACE."),
+    ]),
+    ("ORDER_MONITOR_HEALTH_TOKEN", b"s3cret", [
+        E(24, "ORDER_MONITOR_HEALTH_TOKEN must be None or a non-empty string, not bytes.", "Set it to a long random string for probes (sent as 'Authorization: Bearer ...'), or None for staff logins only."),
+    ]),
+    ("ORDER_MONITOR_CALL_SLOT_GRACE", 0, [
+        E(14, "ORDER_MONITOR_CALL_SLOT_GRACE is 0; it must be a number of seconds > 0.", "Default: ORDER_MONITOR_CALL_SLOT_GRACE = 5."),
+    ]),
 ]
 
 
@@ -285,7 +294,7 @@ def test_the_problems_table_holds_every_id_once_in_sequence():
     ids = sorted({problem.id for problem in problems})
     errors = [i for i in ids if ".E" in i]
     assert errors == [f"order_monitor.E{n:03d}" for n in range(1, len(errors) + 1)]
-    assert [i for i in ids if ".W" in i] == ["order_monitor.W001", "order_monitor.W002", "order_monitor.W003"]
+    assert [i for i in ids if ".W" in i] == ["order_monitor.W001", "order_monitor.W002", "order_monitor.W003", "order_monitor.W004"]
     assert {setting.check for setting in SETTINGS.values()} <= set(ids)
     assert {setting.check for setting in SETTINGS.values() if setting.rule} <= set(WRONG_VALUE_PROBLEMS)
     assert all(problem.id == key for key, problem in WRONG_VALUE_PROBLEMS.items())
@@ -310,6 +319,20 @@ def test_empty_providers_cannot_check_anything(settings):
             id="order_monitor.E010",
         )
     ]
+
+
+def test_a_huey_without_priorities_is_a_warning(settings):
+    """The sweep must not wait behind a backlog of checks: plain RedisHuey cannot put it first."""
+    settings.HUEY = {"huey_class": "huey.RedisHuey", "immediate": False}
+    assert only_ours(run_checks()) == [
+        Warning(
+            "Huey's storage (RedisStorage) has no task priorities: the periodic sweep waits behind every queued check.",
+            hint="Use HUEY = {'huey_class': 'huey.PriorityRedisHuey', ...} (Redis 5 or later), or SqliteHuey.",
+            id="order_monitor.W004",
+        )
+    ]
+    settings.HUEY = {"huey_class": "huey.PriorityRedisHuey", "immediate": False}
+    assert only_ours(run_checks()) == []
 
 
 def test_immediate_huey_is_a_warning(settings):
@@ -456,7 +479,7 @@ def test_a_lease_shorter_than_a_provider_call_is_an_error(settings):
             id="order_monitor.E018",
         )
     ]
-    settings.ORDER_MONITOR_LEASE_SECONDS = 91
+    settings.ORDER_MONITOR_LEASE_SECONDS = 95  # above 90 s, and a dead worker's slots (90 + 5 s) free by then
     assert only_ours(run_checks()) == []
 
 

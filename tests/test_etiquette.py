@@ -72,6 +72,55 @@ def test_no_slot_within_max_wait_raises_rate_limited(limits, settings):
                 pass
 
 
+def test_a_call_waiting_for_its_turn_holds_no_slot(limits):
+    """Slots are taken when the call starts: waiting callers hold none (a killed waiter loses none)."""
+    limits(min_interval=0.15, max_concurrent=4)
+    seen, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            seen.append(len(ratelimit.backend().holders("memory")))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        spans = run_calls(6, threads=6, hold=0.01)
+    finally:
+        done.set()
+        watcher.join()
+    assert len(spans) == 6 and max_overlap(spans) == 1
+    # Six callers queue for their turns; never more than the one calling holds a slot.
+    assert max(seen) == 1
+
+
+def slow_provider(settings, deadline):
+    settings.ORDER_MONITOR_PROVIDERS = {
+        "memory": {"ADAPTER": "tests.test_checks.SlowCallProvider", "OPTIONS": {"deadline": deadline}},
+    }
+
+
+def test_a_dead_callers_slot_frees_itself_after_the_call_deadline_plus_grace(limits, settings):
+    """A SIGKILLed worker never releases its slot; it expires at the call's deadline + CALL_SLOT_GRACE."""
+    slow_provider(settings, deadline=0.3)
+    settings.ORDER_MONITOR_CALL_SLOT_GRACE = 0.2
+    limits(max_concurrent=1, max_wait=5)
+    assert ratelimit.slot_seconds("memory") == pytest.approx(0.5)
+    killed = ratelimit.call_slot("memory")
+    killed.__enter__()  # the call started; its worker dies without leaving the block
+    started = time.monotonic()
+    with ratelimit.call_slot("memory") as waited:
+        freed_after = time.monotonic() - started
+    assert 0.4 <= freed_after <= 0.5 + 2.0  # margin for a loaded machine
+    assert waited == pytest.approx(freed_after, abs=0.05)
+
+
+def test_an_adapter_without_a_call_deadline_gets_slots_as_long_as_the_lease(settings):
+    slow_provider(settings, deadline=None)
+    settings.ORDER_MONITOR_LEASE_SECONDS = 45
+    assert ratelimit.slot_seconds("memory") == 45
+
+
 def test_a_provider_can_switch_limits_off(limits, settings):
     limits(min_interval=10)
     settings.ORDER_MONITOR_PROVIDERS = {
@@ -94,7 +143,7 @@ def test_limits_are_shared_by_consumers_through_redis(limits):
     def consumer(backend, token_prefix):
         for n in range(5):
             token = f"{token_prefix}{n}"
-            while not backend.try_acquire("shared", 1, token):
+            while backend.try_take("shared", ratelimit.Limits(max_concurrent=1), token, ttl=10):
                 time.sleep(0.002)
             started = time.monotonic()
             time.sleep(0.01)
@@ -118,8 +167,9 @@ def test_two_shops_on_one_redis_keep_separate_budgets(limits):
 
     url = django_settings.REDIS_URL
     ours, theirs = (ratelimit._RedisBackend(redis.Redis.from_url(url), name) for name in ("shop-a", "shop-b"))
-    assert theirs.try_acquire("znet", 1, "their-call")
-    assert ours.try_acquire("znet", 1, "our-call")  # their slot is not ours
-    assert not ours.try_acquire("znet", 1, "our-second-call")
+    one = ratelimit.Limits(max_concurrent=1)
+    assert theirs.try_take("znet", one, "their-call", ttl=10) == 0
+    assert ours.try_take("znet", one, "our-call", ttl=10) == 0  # their slot is not ours
+    assert ours.try_take("znet", one, "our-second-call", ttl=10) > 0
     ours.release("znet", "our-call")
     theirs.release("znet", "their-call")

@@ -83,11 +83,12 @@ def test_without_retention_the_command_says_what_to_set(db, settings):
         prune()
 
 
-def test_the_periodic_sweep_prunes_within_its_time_budget(history, monkeypatch):
+def test_the_periodic_sweep_prunes_within_its_time_budget(history, monkeypatch, clock):
     monkeypatch.setattr(retention, "TIME_BUDGET", 0)  # no time left: nothing deleted, the next run goes on
     tasks.sweep_orders.call_local()
     assert left(history) == {"old": (True, 2), "recent": (True, 2), "open": (True, 2)}
     monkeypatch.setattr(retention, "TIME_BUDGET", 10)
+    clock.shift(dt.timedelta(minutes=5))  # the next interval (SWEEP_INTERVAL): one sweep runs per interval
     tasks.sweep_orders.call_local()
     assert left(history) == {"old": (False, 0), "recent": (True, 1), "open": (True, 1)}
 

@@ -119,3 +119,63 @@ def test_discovery_skips_an_order_it_cannot_follow_and_follows_the_rest(clock, q
 def test_sweep_runs_on_minutes_matching_its_interval(settings, interval, minute, due):
     settings.ORDER_MONITOR_SWEEP_INTERVAL = interval
     assert sweep_is_due(dt.datetime(2026, 1, 1, 10, minute)) is due
+
+
+# -- one sweep per interval across the fleet -----------------------------------------------------
+
+
+def test_every_consumer_enqueues_the_sweep_and_one_runs_it_per_interval(clock, queue, make_order, settings):
+    """Three consumers' schedulers enqueue the sweep in the same minute: one sweeps, the others do nothing."""
+    from django_order_monitor import tasks
+    from django_order_monitor.engine import health, periodic
+
+    settings.ORDER_MONITOR_SWEEP_INTERVAL = 300
+    first = dispatch_with_update(make_order)
+    queue.flush()
+    assert periodic.last_sweep() is None and health.check().sweep_late
+    for _consumer in range(3):
+        tasks.sweep_orders()
+    queue.run_pending()
+    assert list(MonitoredOrder.objects.values_list("order_id", flat=True)) == [first.pk]
+    ran = periodic.last_sweep()
+    assert ran.started_at == START and ran.finished_at == START and not health.check().sweep_late
+
+    second = dispatch_with_update(make_order)
+    clock.move_to(START + dt.timedelta(seconds=60))  # a late copy, still this interval: refused
+    tasks.sweep_orders()
+    queue.run_pending()
+    assert not MonitoredOrder.objects.filter(order_id=second.pk).exists()
+
+    clock.move_to(START + dt.timedelta(seconds=300))  # the next interval
+    tasks.sweep_orders()
+    queue.run_pending()
+    assert MonitoredOrder.objects.filter(order_id=second.pk).exists()
+    assert periodic.last_sweep().started_at == START + dt.timedelta(seconds=300)
+
+    clock.move_to(START + dt.timedelta(seconds=300 + 601))  # two intervals without a sweep
+    assert health.check().problems(["sweep-late"]) == [f"sweep-late: no sweep since {START + dt.timedelta(seconds=300):%Y-%m-%dT%H:%M:%S}+00:00"]
+
+
+def test_the_sweep_goes_ahead_of_queued_checks(clock, queue, make_order):
+    """On a storage with priorities the sweep is dequeued before a backlog of checks."""
+    from django_order_monitor import tasks
+
+    for _ in range(20):
+        tasks.check_order(10**6)  # a backlog (of checks for nothing: they no-op)
+    tasks.sweep_orders()
+    assert queue.huey.dequeue().name == "order_monitor.sweep"
+
+
+def test_consumers_started_at_different_seconds_still_sweep_once_a_minute(clock, queue, settings):
+    """Each consumer's scheduler fires at its own second of the minute; the claim is per interval, not per clock."""
+    from django_order_monitor import tasks
+    from django_order_monitor.engine import periodic
+
+    settings.ORDER_MONITOR_SWEEP_INTERVAL = 60
+    starts = []
+    for second in (5, 50, 65, 119, 120):  # consumers at :05 and :50, then the next minutes
+        clock.move_to(START + dt.timedelta(seconds=second))
+        tasks.sweep_orders()
+        queue.run_pending()
+        starts.append(periodic.last_sweep().started_at - START)
+    assert [delta.total_seconds() for delta in starts] == [5, 5, 65, 65, 120]

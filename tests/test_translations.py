@@ -187,6 +187,7 @@ def test_the_commands_speak_the_active_language(ledger):
     assert "متابَع: قيد المتابعة." in shown
     assert "الفحص التالي في 2026-11-01 12:01:00 UTC (بعد 1 د) عبر مهمة متسلسلة" in shown
     assert "الوقت حتى رمز PIN، آخر 24 ساعة (طلب واحد): p50 1 د 30 ث" in shown
+    assert "آخر مسح: بدأ –، انتهى –؛ متأخر" in shown
 
 
 @pytest.mark.django_db

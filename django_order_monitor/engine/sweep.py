@@ -138,8 +138,12 @@ def run_sweep(
 
 
 def sweep_is_due(moment: dt.datetime) -> bool:
-    """Huey's periodic test: run on minutes that are a multiple of SWEEP_INTERVAL."""
+    """Huey's periodic test: run on minutes that are a multiple of SWEEP_INTERVAL (of the UTC day)."""
+    return moment.replace(second=0, microsecond=0) == interval_start(moment)
+
+
+def interval_start(moment: dt.datetime) -> dt.datetime:
+    """The start of the sweep interval ``moment`` (UTC) is in: the last minute a multiple of SWEEP_INTERVAL."""
     minutes = max(1, round(float(app_settings.SWEEP_INTERVAL) / 60))
-    return (moment.hour * 60 + moment.minute) % minutes == 0
-
-
+    of_day = moment.hour * 60 + moment.minute
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(minutes=of_day - of_day % minutes)

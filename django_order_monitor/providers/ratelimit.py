@@ -2,13 +2,20 @@
 
 The limits are shared by every consumer through Redis (atomic Lua scripts on
 Redis' own clock); without Redis they hold per process. A check that cannot
-get a slot within ``max_wait`` is deferred, not failed.
+start its call within ``max_wait`` is deferred, not failed.
+
+Contract: a slot is taken at the moment the call starts (turn and slot in one
+atomic step), never while waiting; each slot expires on its own after the
+provider's call deadline plus ``CALL_SLOT_GRACE``, so a SIGKILLed worker's
+slots come back within that bound.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -16,14 +23,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..conf import app_settings
-from . import provider_config
+from django.utils.module_loading import import_string
+
+from ..conf import app_settings, finite_number
 from ..exceptions import OrderMonitorError
+from . import provider_config
 
 logger = logging.getLogger(__name__)
 
-#: An in-flight slot of a killed worker frees itself after this long.
-SLOT_TTL_SECONDS = 60
+#: Slot tokens name their process, so an operator looking at Redis sees whose slots they are.
+_TOKEN_PREFIX = f"{socket.gethostname()}:{os.getpid()}:"
 
 
 class RateLimited(OrderMonitorError):
@@ -49,26 +58,49 @@ class Limits:
         )
 
 
-# KEYS[1] = in-flight zset (token -> expiry ms); ARGV = ttl_ms, max, token. Returns 1 if taken.
-_ACQUIRE = """
+def slot_seconds(provider: str) -> float:
+    """How long a call slot of ``provider`` lives at most: its call deadline + CALL_SLOT_GRACE.
+
+    An adapter that cannot bound its calls (no ``call_deadline``) gets LEASE_SECONDS,
+    the bound of any check. A live call never outlasts its slot; a dead worker's
+    slot is free again this long after its call started.
+    """
+    grace = float(app_settings.CALL_SLOT_GRACE)
+    try:
+        config = provider_config(provider) or {}
+        deadline = finite_number(import_string(config["ADAPTER"]).call_deadline(config.get("OPTIONS", {})))
+    # A provider the checks refused (no adapter, bad options) still gets a bounded slot.
+    except Exception:
+        deadline = None
+    if deadline is None:
+        return float(app_settings.LEASE_SECONDS)
+    return deadline + grace
+
+
+# Turn and slot in one step, on Redis' clock. KEYS[1] = in-flight zset (token -> expiry ms),
+# KEYS[2] = next-free-moment key; ARGV = ttl_ms, max (0: no limit), interval_ms, token.
+# Returns 0 when the call may start now (slot taken, turn used), else ms to wait before asking again.
+_TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
-  return 1
+local ttl, limit, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
+if nxt > now then
+  return nxt - now
+end
+if limit > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  if redis.call('ZCARD', KEYS[1]) >= limit then
+    local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    return math.max(1, math.min(100, tonumber(first[2]) - now))
+  end
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+if interval > 0 then
+  redis.call('SET', KEYS[2], now + interval, 'PX', interval + 1000)
 end
 return 0
-"""
-# KEYS[1] = next-free-moment key, ARGV[1] = interval_ms. Returns ms to wait for our turn.
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-local slot = math.max(now, nxt)
-redis.call('SET', KEYS[1], slot + tonumber(ARGV[1]), 'PX', tonumber(ARGV[1]) + 60000)
-return slot - now
 """
 
 
@@ -82,44 +114,55 @@ class _RedisBackend:
     def __init__(self, client: Any, scope: str) -> None:
         self.client = client
         self.prefix = f"order_monitor:{scope}:"
-        self.acquire_script = client.register_script(_ACQUIRE)
-        self.reserve_script = client.register_script(_RESERVE)
+        self.take_script = client.register_script(_TAKE)
 
-    def try_acquire(self, provider: str, limit: int, token: str) -> bool:
-        key = f"{self.prefix}{provider}:inflight"
-        return bool(self.acquire_script(keys=[key], args=[SLOT_TTL_SECONDS * 1000, limit, token]))
+    def try_take(self, provider: str, limits: Limits, token: str, ttl: float) -> float:
+        """0 when the call may start now (its slot is held under ``token``), else seconds to wait."""
+        keys = [f"{self.prefix}{provider}:inflight", f"{self.prefix}{provider}:next"]
+        args = [int(ttl * 1000), limits.max_concurrent, int(limits.min_interval * 1000), token]
+        return int(self.take_script(keys=keys, args=args)) / 1000
 
     def release(self, provider: str, token: str) -> None:
         self.client.zrem(f"{self.prefix}{provider}:inflight", token)
 
-    def reserve(self, provider: str, interval: float) -> float:
-        return int(self.reserve_script(keys=[f"{self.prefix}{provider}:next"], args=[int(interval * 1000)])) / 1000
+    def holders(self, provider: str) -> list[str]:
+        """Tokens of the slots held now (``host:pid:...``), expired ones left out."""
+        now_ms = int(time.time() * 1000)
+        return [t.decode() for t in self.client.zrangebyscore(f"{self.prefix}{provider}:inflight", now_ms, "+inf")]
 
 
 class _LocalBackend:
+    """The same limits within one process (no Redis): what a single consumer needs."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.inflight: dict[str, set[str]] = {}
+        self.inflight: dict[str, dict[str, float]] = {}  # provider -> token -> expiry (monotonic)
         self.next_free: dict[str, float] = {}
 
-    def try_acquire(self, provider: str, limit: int, token: str) -> bool:
+    def try_take(self, provider: str, limits: Limits, token: str, ttl: float) -> float:
         with self.lock:
-            tokens = self.inflight.setdefault(provider, set())
-            if len(tokens) >= limit:
-                return False
-            tokens.add(token)
-            return True
+            now = time.monotonic()
+            wait = self.next_free.get(provider, 0.0) - now
+            if wait > 0:
+                return wait
+            if limits.max_concurrent:
+                held = {t: expiry for t, expiry in self.inflight.get(provider, {}).items() if expiry > now}
+                self.inflight[provider] = held
+                if len(held) >= limits.max_concurrent:
+                    return min(0.1, max(0.001, min(held.values()) - now))
+                held[token] = now + ttl
+            if limits.min_interval:
+                self.next_free[provider] = now + limits.min_interval
+            return 0.0
 
     def release(self, provider: str, token: str) -> None:
         with self.lock:
-            self.inflight.get(provider, set()).discard(token)
+            self.inflight.get(provider, {}).pop(token, None)
 
-    def reserve(self, provider: str, interval: float) -> float:
+    def holders(self, provider: str) -> list[str]:
         with self.lock:
             now = time.monotonic()
-            slot = max(now, self.next_free.get(provider, 0.0))
-            self.next_free[provider] = slot + interval
-            return slot - now
+            return [t for t, expiry in self.inflight.get(provider, {}).items() if expiry > now]
 
 
 _backend_lock = threading.Lock()
@@ -166,30 +209,28 @@ def _make_backend() -> _RedisBackend | _LocalBackend:
 
 @contextlib.contextmanager
 def call_slot(provider: str) -> Iterator[float]:
-    """Hold a call slot for ``provider`` while the body runs; yields seconds waited.
+    """Hold a call slot for ``provider`` while the body (the call) runs; yields seconds waited.
 
-    Raises :class:`RateLimited` when no slot frees up within ``max_wait``.
+    Waits for its turn and a free slot without holding one, and takes both at
+    once. Raises :class:`RateLimited` when the call cannot start within ``max_wait``.
     """
     limits = Limits.for_provider(provider)
-    if limits is None:
+    if limits is None or not (limits.max_concurrent or limits.min_interval):
         yield 0.0
         return
     chosen = backend()
-    token = uuid.uuid4().hex
+    token = _TOKEN_PREFIX + uuid.uuid4().hex
+    ttl = slot_seconds(provider)
     started = time.monotonic()
     deadline = started + limits.max_wait
-    if limits.max_concurrent:
-        pause = 0.005
-        while not chosen.try_acquire(provider, limits.max_concurrent, token):
-            if time.monotonic() >= deadline:
-                raise RateLimited(f"{provider}: no free call slot within {limits.max_wait:g}s")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.1)
+    while True:
+        wait = chosen.try_take(provider, limits, token, ttl)
+        if wait <= 0:
+            break
+        if time.monotonic() + wait > deadline:
+            raise RateLimited(f"{provider}: no free call slot within {limits.max_wait:g}s")
+        time.sleep(wait)
     try:
-        if limits.min_interval:
-            wait = chosen.reserve(provider, limits.min_interval)
-            if wait > 0:
-                time.sleep(wait)
         yield time.monotonic() - started
     finally:
         if limits.max_concurrent:

@@ -7,7 +7,7 @@ By default everything is embedded: SQLite and SqliteHuey, files under
 - ``SHOP_DATABASE_URL`` (``postgres://user:password@host:5432/name`` or
   ``sqlite:////absolute/path.sqlite3``), or ``SHOP_DB=postgres`` with the usual
   ``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD``/``PGDATABASE``;
-- ``SHOP_REDIS_URL`` (``redis://127.0.0.1:6379/0``): RedisHuey instead of SqliteHuey;
+- ``SHOP_REDIS_URL`` (``redis://127.0.0.1:6379/0``): PriorityRedisHuey instead of SqliteHuey;
 - ``SHOP_ZNET_URL``, ``SHOP_ZNET_KOD``, ``SHOP_ZNET_SIFRE``: the znet dealer account;
 - ``SHOP_TIME_SCALE`` and ``SHOP_DEADLINE``: compress the monitoring policy for demos.
 """
@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from huey import RedisHuey, SqliteHuey
+from huey import PriorityRedisHuey, SqliteHuey
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SHOP_VAR_DIR") or BASE_DIR / "var").resolve()
@@ -146,7 +146,7 @@ else:
 
 HUEY_NAME = os.environ.get("SHOP_HUEY_NAME", "shop")
 if os.environ.get("SHOP_REDIS_URL"):
-    HUEY = RedisHuey(HUEY_NAME, url=os.environ["SHOP_REDIS_URL"], immediate=False, results=False)
+    HUEY = PriorityRedisHuey(HUEY_NAME, url=os.environ["SHOP_REDIS_URL"], immediate=False, results=False)
 else:
     HUEY = SqliteHuey(HUEY_NAME, filename=str(VAR_DIR / "huey.sqlite3"), immediate=False, results=False, timeout=30)
 

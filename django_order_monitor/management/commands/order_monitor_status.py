@@ -1,12 +1,18 @@
-"""``manage.py order_monitor_status``: the dashboard's figures as text or JSON."""
+"""``manage.py order_monitor_status``: the dashboard's figures as text or JSON; with ``--fail-on``, an alert.
+
+Exit codes (for cron and liveness probes), with ``--fail-on overdue,stuck,sweep-late``
+or any of them: 0 none of the named problems; 1 one or more of them (each on
+stderr, one line); 2 a wrong ``--fail-on``; 3 the monitor's tables cannot be read.
+"""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ...engine import stats
+from ...engine import health, stats
 from ...models import MonitoredOrder
 from ..common import stamp, to_json
 
@@ -16,12 +22,28 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
+        parser.add_argument(
+            "--fail-on", default="", metavar="PROBLEMS",
+            help=f"Exit 1 when any of these comma-separated problems is present: {', '.join(health.PROBLEMS)} "
+            "(2: a wrong name, 3: the database cannot be read).",
+        )
 
     def handle(self, *args, **options):
-        snap = stats.snapshot()
+        fail_on = _problem_names(options["fail_on"])
+        try:
+            snap = stats.snapshot()
+            state = health.check(snap.at)
+        except DatabaseError as err:
+            raise CommandError(f"Cannot read the monitor's tables: {type(err).__name__}", returncode=3) from err
         if options["json"]:
-            self.stdout.write(to_json(snap.as_dict()))
-            return
+            self.stdout.write(to_json({**snap.as_dict(), "health": state.as_dict()}))
+        else:
+            self._write_text(snap, state)
+        problems = state.problems(fail_on)
+        if problems:
+            raise CommandError("; ".join(problems), returncode=1)
+
+    def _write_text(self, snap, state) -> None:
         names = dict(MonitoredOrder.State.choices)
         write = self.stdout.write
         write(_("Order monitor status at %(time)s") % {"time": stamp(snap.at)})
@@ -32,6 +54,10 @@ class Command(BaseCommand):
             "past their quick attempts: %(sweep_driven)d; stuck: %(stuck)d"
         ) % {"watching": snap.watching, "overdue": snap.overdue, "sweep_driven": snap.sweep_driven, "stuck": snap.stuck}
         write(line, self.style.WARNING if snap.overdue or snap.stuck else None)
+        sweep = _("Last sweep: started %(started)s, finished %(finished)s") % {
+            "started": stamp(state.last_sweep_at), "finished": stamp(state.last_sweep_finished_at)
+        }
+        write(sweep + (_("; LATE") if state.sweep_late else ""), self.style.WARNING if state.sweep_late else None)
         ended = ", ".join(f"{names[s]} {n}" for s, n in snap.ended_24h.items())
         write(_("Ended in the last 24 h: %(states)s") % {"states": ended})
         if snap.late_completions_24h:
@@ -98,3 +124,11 @@ def _orders(n: int, sampled: bool) -> str:
 
 def _ms(value: float | None) -> str:
     return "–" if value is None else _("%(ms).0f ms") % {"ms": value}
+
+
+def _problem_names(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in health.PROBLEMS]
+    if unknown:
+        raise CommandError(f"--fail-on: unknown {', '.join(unknown)}; choose from {', '.join(health.PROBLEMS)}.", returncode=2)
+    return names
