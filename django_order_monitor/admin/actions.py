@@ -23,6 +23,13 @@ from dataclasses import dataclass, field
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+
+try:  # Django 6.1 lists actions per place (the change list, or one object's change form).
+    from django.contrib.admin.options import ActionLocation
+
+    CHANGE_LIST: object = ActionLocation.CHANGE_LIST
+except ImportError:  # Django 5.2 and 6.0: actions live on the change list only.
+    CHANGE_LIST = None
 from django.core.exceptions import ImproperlyConfigured
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy, ngettext_lazy
@@ -218,17 +225,27 @@ class SteeringActions:
         declared = (inspect.getattr_static(cls, name) for name in names)
         return [action for action in declared if isinstance(action, SteeringAction)]
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if self.actions is None or admin.options.IS_POPUP_VAR in request.GET:
+    def get_actions(self, request, action_location=CHANGE_LIST):
+        # Django 6.1 passes ``action_location`` and warns about an override without it; 5.2 and 6.0
+        # have no such argument, so it is passed on only where Django has it.
+        if CHANGE_LIST is None:
+            actions = super().get_actions(request)
+        else:
+            actions = super().get_actions(request, action_location=action_location)
+        if self.actions is None or admin.options.IS_POPUP_VAR in request.GET or action_location != CHANGE_LIST:
             return actions
         # Added here, not through ``actions``, so a shop's own ``actions = [...]`` keeps them.
         for declared in self.steering_actions():
             if declared.name in actions:
                 continue
-            func, name, description = self.get_action(declared.name)
+            # A (func, name, description) tuple up to Django 6.0; an ``Action`` from 6.1, where
+            # unpacking it as a tuple is deprecated. Django's own code reads either, so it is kept as is.
+            entry = self.get_action(declared.name)
+            if entry is None:
+                continue
+            func = entry.func if hasattr(entry, "func") else entry[0]
             if all(getattr(self, f"has_{p}_permission")(request) for p in func.allowed_permissions):
-                actions[name] = (func, name, description)
+                actions[declared.name] = entry
         return actions
 
     def monitored_ids(self, queryset) -> tuple[list[int], list]:
