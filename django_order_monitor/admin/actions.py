@@ -20,9 +20,15 @@ import inspect
 import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.core.exceptions import ImproperlyConfigured
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy, ngettext_lazy
+
+from . import services
 
 try:  # Django 6.1 lists actions per place (the change list, or one object's change form).
     from django.contrib.admin.options import ActionLocation
@@ -30,11 +36,15 @@ try:  # Django 6.1 lists actions per place (the change list, or one object's cha
     CHANGE_LIST: object = ActionLocation.CHANGE_LIST
 except ImportError:  # Django 5.2 and 6.0: actions live on the change list only.
     CHANGE_LIST = None
-from django.core.exceptions import ImproperlyConfigured
-from django.template.response import TemplateResponse
-from django.utils.translation import gettext_lazy, ngettext_lazy
 
-from . import services
+if TYPE_CHECKING:
+    # A mixin of ModelAdmins: type-checked as one, an ordinary base class at run time.
+    from django.contrib.admin import ModelAdmin as _AdminBase
+
+    # Admin texts: str, or lazy translations (gettext_lazy) resolved when a page is rendered.
+    from django_stubs_ext import StrOrPromise as Text
+else:
+    _AdminBase = object
 
 #: Every declared action by name: what a background chunk task runs.
 DECLARED: dict[str, SteeringAction] = {}
@@ -44,10 +54,10 @@ DECLARED: dict[str, SteeringAction] = {}
 class Confirmation:
     """The page an action shows before it runs; the operator's reason goes to the step."""
 
-    title: str
-    explanation: str
+    title: Text
+    explanation: Text
     #: Prefilled and used when the operator clears the field; ``%(user)s`` is the operator.
-    default_reason: str
+    default_reason: Text
 
 
 @dataclass(eq=False)
@@ -59,14 +69,14 @@ class SteeringAction:
     action by setting its name to None on the subclass instead).
     """
 
-    label: str
+    label: Text
     #: What the action does to one followed order (see ``services.Step``).
     step: services.Step
     #: What it reports for the orders it handled: ``ngettext_lazy(singular, plural, "count")``.
-    done: str
+    done: Text
     #: Set (the same form as ``done``): above ``services.BACKGROUND_ABOVE`` followed orders the
     #: selection goes to background tasks, and this reports how many were queued.
-    background: str | None = None
+    background: Text | None = None
     #: Set: ask first, and pass the operator's reason to the step.
     confirm: Confirmation | None = None
     #: What to do with selected shop orders the monitor does not follow (the mixin's lists).
@@ -113,7 +123,8 @@ class SteeringAction:
         return (reason or self.default_reason(request))[:255]
 
     def default_reason(self, request) -> str:
-        return self.confirm.default_reason % {"user": request.user.get_username()}
+        assert self.confirm is not None, "only actions that confirm take a reason"
+        return str(self.confirm.default_reason) % {"user": request.user.get_username()}
 
     def run_chunk(self, monitored_order_ids: list[int], reason: str) -> None:
         """One background chunk of a large selection (``order_monitor.admin_action_chunk``)."""
@@ -129,7 +140,7 @@ def run_chunk(name: str, monitored_order_ids: list[int], reason: str) -> None:
     action.run_chunk(monitored_order_ids, reason)
 
 
-class SteeringActions:
+class SteeringActions(_AdminBase):
     """Admin actions over monitored orders. Subclasses implement :meth:`monitored_ids`.
 
     Every :class:`SteeringAction` attribute (of this class or a subclass) is offered
@@ -228,10 +239,8 @@ class SteeringActions:
     def get_actions(self, request, action_location=CHANGE_LIST):
         # Django 6.1 passes ``action_location`` and warns about an override without it; 5.2 and 6.0
         # have no such argument, so it is passed on only where Django has it.
-        if CHANGE_LIST is None:
-            actions = super().get_actions(request)
-        else:
-            actions = super().get_actions(request, action_location=action_location)
+        location: dict[str, Any] = {} if CHANGE_LIST is None else {"action_location": action_location}
+        actions = super().get_actions(request, **location)
         if self.actions is None or admin.options.IS_POPUP_VAR in request.GET or action_location != CHANGE_LIST:
             return actions
         # Added here, not through ``actions``, so a shop's own ``actions = [...]`` keeps them.
@@ -243,8 +252,9 @@ class SteeringActions:
             entry = self.get_action(declared.name)
             if entry is None:
                 continue
-            func = entry.func if hasattr(entry, "func") else entry[0]
-            if all(getattr(self, f"has_{p}_permission")(request) for p in func.allowed_permissions):
+            func = getattr(entry, "func", None) or entry[0]
+            # No allowed_permissions: allowed to all, as Django's own filter does.
+            if all(getattr(self, f"has_{p}_permission")(request) for p in getattr(func, "allowed_permissions", ())):
                 actions[declared.name] = entry
         return actions
 
@@ -254,6 +264,7 @@ class SteeringActions:
 
     def confirm_action(self, request, queryset, action: SteeringAction):
         """The confirmation page of ``action``; it posts back with ``post=yes`` and the reason."""
+        assert action.confirm is not None, "perform() asks only actions that confirm"
         context = {
             **self.admin_site.each_context(request),
             "title": action.confirm.title,

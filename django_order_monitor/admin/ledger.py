@@ -62,8 +62,9 @@ class StuckFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        if self.value() in dict(self.lookup_choices):
-            return queryset.filter(stats.stuck_q(self.value(), timezone.now()))
+        reason = self.value()
+        if reason is not None and reason in dict(self.lookup_choices):
+            return queryset.filter(stats.stuck_q(reason, timezone.now()))
         return queryset
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +113,7 @@ def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: 
 def _drop_ended(pending: dict[int, MonitoredOrder], reports: dict[int, CheckReport]) -> None:
     """Stop following (and drop from ``pending``) the orders the shop has ended or deleted."""
     entries = list(pending.values())
+    order_statuses: Mapping[Any, dict[str, Any] | None]
     if len(entries) == 1:
         order_statuses = {entries[0].order_id: orders.statuses(entries[0].order_id)}
     else:
@@ -237,7 +239,7 @@ def apply_answer(
         transitions.finish(entry, "timed_out", result=None, source="deadline", message="no final answer by the deadline")
         return _report(entry, result=result, error=error)
 
-    if answered:
+    if answered and result is not None:
         transitions.apply_processing(entry, result, source=source, now=now)
         answered = entry.answered_checks + 1
         nxt = next_policy.after_answer(
