@@ -241,11 +241,12 @@ def apply_answer(
 
     if answered and result is not None:
         transitions.apply_processing(entry, result, source=source, now=now)
-        answered = entry.answered_checks + 1
+        answered_checks = entry.answered_checks + 1
         nxt = next_policy.after_answer(
-            answered, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider, product=entry.product
+            answered_checks, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider,
+            product=entry.product,
         )
-        changes = {"answered_checks": answered, "consecutive_failed_checks": 0, "last_error": ""}
+        changes = {"answered_checks": answered_checks, "consecutive_failed_checks": 0, "last_error": ""}
     else:
         streak = entry.consecutive_failed_checks + 1
         nxt = next_policy.after_error(streak, entry.answered_checks, entry.deadline_at, now)
