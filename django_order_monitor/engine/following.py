@@ -103,7 +103,7 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
     return candidate
 
 
-def start_monitoring_many(orders) -> tuple[list[MonitoredOrder], dict[Any, str]]:
+def start_monitoring_many(orders) -> tuple[list[MonitoredOrder], dict[Any, Reason]]:
     """Follow many orders (the sweep's discovery) with one INSERT where the database allows.
 
     Returns the ledger rows created, and the reason for each order that cannot

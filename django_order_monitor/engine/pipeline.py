@@ -170,17 +170,17 @@ def _afford(
     spending = budget.for_provider(provider)
     if spending is None:
         return group
-    waits = {}
+    scores = {}  # (chance of finding the order ended, seconds since it was last asked about)
     for entry in group:
         since = entry.last_checked_at or entry.dispatched_at
         chance = next_policy.find_chance(entry.dispatched_at, since, now, provider, entry.product)
-        waits[entry.pk] = (chance, (now - since).total_seconds())
+        scores[entry.pk] = (chance, (now - since).total_seconds())
     if len(group) > 1 and _asks_in_one_call(provider):
-        chance, idle = max(waits.values())
+        chance, idle = max(scores.values())
         wait = spending.admit(chance, idle, now.timestamp())
-        waits = {pk: wait for pk in waits}
+        waits = {pk: wait for pk in scores}
     else:
-        waits = {pk: spending.admit(chance, idle, now.timestamp()) for pk, (chance, idle) in waits.items()}
+        waits = {pk: spending.admit(chance, idle, now.timestamp()) for pk, (chance, idle) in scores.items()}
     afforded = []
     for entry in group:
         wait = waits[entry.pk]

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         write(_("Orders compared: %(count)d") % {"count": report.compared})
         write("; ".join(f"{CATEGORIES.get(name, name)}: {count}" for name, count in report.counts.items()))
         p50, p90 = report.lead_percentile(0.5), report.lead_percentile(0.9)
-        if p50 is not None:
+        if p50 is not None and p90 is not None:
             write(
                 _(
                     "Where both decided alike (%(count)d with times), the monitor noticed "
