@@ -389,6 +389,7 @@ def test_verbosity_0_prints_nothing_but_the_work_is_done(sweep_work, queue):
     assert quiet("order_monitor_status") == ""
     assert quiet("order_monitor_explain", str(A)) == ""
     assert quiet("order_monitor_check", str(A)) == ""
+    assert quiet("order_monitor_shadow_report") == ""
     assert StatusCheck.objects.filter(monitored_order__order_id=A).count() == 1
 
 
@@ -406,8 +407,9 @@ def test_verbosity_0_still_prints_the_json_that_was_asked_for(sweep_work):
         (["order_monitor_sweep", "--limit", "0"], "--limit must be 1 or more.", "invalid_limit", 2),
         (["order_monitor_sweep", "--provider", "znet"], "Unknown provider 'znet'; ORDER_MONITOR_PROVIDERS has: memory.",
          "unknown_provider", 2),
+        (["order_monitor_shadow_report", "--limit", "0"], "--limit must be at least 1.", "invalid_limit", 2),
     ],
-    ids=["unknown-order", "not-an-id", "bad-limit", "unknown-provider"],
+    ids=["unknown-order", "not-an-id", "bad-limit", "unknown-provider", "shadow-bad-limit"],
 )
 def test_json_errors_are_json_on_stdout(clock, db, args, error, code, exit_code):
     out = StringIO()
