@@ -16,8 +16,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext, gettext_noop
 
-from .. import sql
-from .. import providers
+from .. import providers, sql
 from ..conf import app_settings
 from ..exceptions import NotMonitorable, UnknownProviderError
 from ..models import MonitoredOrder
