@@ -408,8 +408,10 @@ def test_verbosity_0_still_prints_the_json_that_was_asked_for(sweep_work):
         (["order_monitor_sweep", "--provider", "znet"], "Unknown provider 'znet'; ORDER_MONITOR_PROVIDERS has: memory.",
          "unknown_provider", 2),
         (["order_monitor_shadow_report", "--limit", "0"], "--limit must be at least 1.", "invalid_limit", 2),
+        (["order_monitor_prune"], "ORDER_MONITOR_RETENTION is None: everything is kept. Set it (seconds, e.g. "
+         "2592000 for 30 days).", "retention_disabled", 1),
     ],
-    ids=["unknown-order", "not-an-id", "bad-limit", "unknown-provider", "shadow-bad-limit"],
+    ids=["unknown-order", "not-an-id", "bad-limit", "unknown-provider", "shadow-bad-limit", "prune-without-retention"],
 )
 def test_json_errors_are_json_on_stdout(clock, db, args, error, code, exit_code):
     out = StringIO()
