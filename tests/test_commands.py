@@ -476,3 +476,12 @@ def test_manage_py_exit_codes_and_json_errors(manage):
     done = manage("order_monitor_status", "-v", "0", "--json")
     assert done.returncode == 0
     assert json.loads(done.stdout)["watching"] == 0
+
+
+def test_status_fail_on_with_json_prints_one_document_and_fails(history):
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("order_monitor_status", "--json", "--fail-on", "overdue", stdout=out)
+    data = json.loads(out.getvalue())  # one document: the figures and their health, no error after them
+    assert data["overdue"] == 1
+    assert (raised.value.code, raised.value.returncode) == ("problems", 1)
