@@ -42,7 +42,7 @@ class Problem:
     id: str
     msg: str
     hint: str
-    level: type[CheckMessage] = Error
+    level: type[Error] | type[Warning] = Error
 
     def __call__(self, **values: Any) -> CheckMessage:
         return self.level(self.msg.format(**values), hint=self.hint.format(**values), id=self.id)
@@ -255,7 +255,9 @@ def _import(path: Any) -> tuple[Any, str]:
 def _valid(name: str) -> Any:
     """The setting's value when its rule accepts it, else None (check_settings reports it)."""
     value = getattr(app_settings, name)
-    return value if SETTINGS[name].rule.accepts(value) else None
+    rule = SETTINGS[name].rule
+    assert rule is not None, f"{name} has no rule to validate it by"
+    return value if rule.accepts(value) else None
 
 
 def _valid_number(name: str) -> float | None:
@@ -346,7 +348,7 @@ def _has_field(model, attname: str) -> bool:
 @register()
 def check_statuses(app_configs=None, **kwargs) -> list:
     """What the rules cannot see: a word in two lists, a processing value the sweep would miss."""
-    errors = []
+    errors: list[CheckMessage] = []
     lists = [_valid(name) for name in ("SUCCESS_STATUSES", "FAILURE_STATUSES", "DISPATCHED_STATUSES")]
     if any(words is None for words in lists):
         return errors  # check_settings reports them

@@ -139,6 +139,13 @@ FLAG = Rule("True or False", lambda value: isinstance(value, bool))
 WORDS = Rule("a non-empty list of words", _is_word_list)
 DOTTED_CALLABLE = Rule("None or a dotted path to a callable, such as 'shop.monitoring.on_terminal'", _importable_callable)
 
+
+def _keeps_a_day_at_least(value: Any) -> bool:
+    """RETENTION's rule: None, or a number of seconds of at least one day."""
+    seconds = finite_number(value)
+    return value is None or (seconds is not None and seconds >= 86400)
+
+
 #: Every setting, in the order the README lists them. Adding one means adding it here (and its
 #: test); AppSettings reads its default from here and checks.py validates it by its rule.
 SETTINGS: dict[str, Setting] = {
@@ -282,7 +289,7 @@ SETTINGS: dict[str, Setting] = {
             "Seconds that check history and ended orders' ledger rows are kept; None: forever.", "order_monitor.E021",
             Rule(
                 "None (keep everything) or a number of seconds >= 86400 (one day)",
-                lambda value: value is None or (finite_number(value) is not None and finite_number(value) >= 86400),
+                _keeps_a_day_at_least,
             ),
         ),
         # Validated by checks.check_metrics, which never echoes the TOKEN (a rule's message would).

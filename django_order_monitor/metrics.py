@@ -121,7 +121,8 @@ def instruments() -> _Instruments | None:
     if _instruments is not None:  # every check passes here: no lock once they exist
         return _instruments
     with _instruments_lock:
-        if _instruments is None and available():
+        # Double-checked: another thread may have created them while this one waited for the lock.
+        if _instruments is None and available():  # type: ignore[redundant-expr]  # mypy: "always true"
             _instruments = _Instruments()
         return _instruments
 

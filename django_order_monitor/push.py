@@ -23,6 +23,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -128,7 +129,7 @@ def parse(body: bytes) -> tuple[str, StatusResult]:
     return reference.strip(), StatusResult(outcome, pin=kept_pin, message=masked[:500], provider_status=status[:50])
 
 
-def _is_text(value) -> bool:
+def _is_text(value: object) -> TypeGuard[str]:
     """A str the database can store: valid UTF-8 (no lone surrogates), no NUL."""
     if not isinstance(value, str) or "\x00" in value:
         return False

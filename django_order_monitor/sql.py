@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections, router
 from django.db.models import Field, Model
@@ -43,6 +43,8 @@ __all__ = [
     "can_return_rows", "connection_for", "delete_in", "insert_absent", "is_single_table", "select_columns", "update",
     "update_returning",
 ]
+
+M = TypeVar("M", bound=Model)
 
 
 def connection_for(model: type[Model]):
@@ -59,10 +61,11 @@ def can_return_rows(connection) -> bool:
 
 def is_single_table(model: type[Model]) -> bool:
     """True when every column of ``model`` is in its own table (no multi-table inheritance)."""
-    return not model._meta.concrete_model._meta.parents
+    concrete = model._meta.concrete_model or model  # None only for a model class not registered yet
+    return not concrete._meta.parents
 
 
-def insert_absent(instances: Sequence[Model], unique_attname: str) -> list[Model]:
+def insert_absent(instances: Sequence[M], unique_attname: str) -> list[M]:
     """INSERT many rows in one statement, skipping any whose ``unique_attname`` is taken.
 
     ``INSERT ... ON CONFLICT (column) DO NOTHING RETURNING pk, column``: returns
@@ -116,13 +119,13 @@ def update(
 
 
 def update_returning(
-    model: type[Model],
+    model: type[M],
     pk: Any,
     values: Mapping[str, Any],
     *,
     where_sql: str = "",
     where_params: Sequence[tuple[str, Any]] = (),
-) -> Model | None:
+) -> M | None:
     """``UPDATE ... RETURNING`` the row ``pk``: the updated instance, or None if no row matched.
 
     ``where_sql`` is an extra condition written by the caller with
@@ -181,15 +184,23 @@ def prep(model: type[Model], attname: str, value: Any, connection) -> Any:
 
 @functools.lru_cache(maxsize=512)
 def _field(model: type[Model], attname: str) -> Field:
-    return model._meta.get_field(attname)
+    field = model._meta.get_field(attname)
+    assert isinstance(field, Field), f"{attname} is a relation's reverse side, not a column"
+    return field
+
+
+def _column(field: Field) -> str:
+    """The column of a concrete field (the stubs allow None: fields such as ManyToMany have none)."""
+    assert field.column is not None, f"{field} has no column"
+    return field.column
 
 
 @functools.lru_cache(maxsize=64)
 def quoted_columns(model: type[Model], vendor: str) -> dict[str, str]:
     """Attribute name (or field name: ``tenant`` as well as ``tenant_id``) -> quoted column name."""
     quote = connections[router.db_for_write(model)].ops.quote_name
-    columns = {field.name: quote(field.column) for field in model._meta.concrete_fields}
-    columns.update({field.attname: quote(field.column) for field in model._meta.concrete_fields})
+    columns = {field.name: quote(_column(field)) for field in model._meta.concrete_fields}
+    columns.update({field.attname: quote(_column(field)) for field in model._meta.concrete_fields})
     return columns
 
 
@@ -230,7 +241,7 @@ def _returning_sql(model, where_sql, alias, vendor) -> str:
 @functools.lru_cache(maxsize=64)
 def _insert_head(model, alias, vendor) -> str:
     connection = connections[alias]
-    columns = ", ".join(_quote(connection, field.column) for field in _insert_fields(model))
+    columns = ", ".join(_quote(connection, _column(field)) for field in _insert_fields(model))
     return f"INSERT INTO {_quote(connection, model._meta.db_table)} ({columns}) VALUES "
 
 

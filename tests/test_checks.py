@@ -568,8 +568,8 @@ def test_the_docs_tables_are_these_tables(intro, table):
 
 
 def test_validate_provider_choice_names_the_known_providers(settings):
-    from django_order_monitor.providers import validate_choice as validate_provider_choice
     from django_order_monitor.exceptions import UnknownProviderError
+    from django_order_monitor.providers import validate_choice as validate_provider_choice
 
     assert validate_provider_choice("memory") == "memory"
     with pytest.raises(UnknownProviderError, match=r"Provider 'memroy' is not in ORDER_MONITOR_PROVIDERS \(known: \['memory'\]\)"):

@@ -2,8 +2,12 @@
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import uuid
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -18,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 A, B, C, D, E = (uuid.UUID(int=n) for n in range(1, 6))
 MINUTE = dt.timedelta(minutes=1)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -366,3 +371,117 @@ def test_explain_json(clock, make_order):
 def test_explain_rejects_an_unknown_order(clock, db):
     with pytest.raises(CommandError, match="No order with id 00000000-0000-0000-0000-000000000001 in testapp.ProductOrder."):
         run("order_monitor_explain", str(A))
+
+
+# -- verbosity, JSON errors and exit codes (docs/operators.rst, "Exit codes") ---------------------
+
+
+def quiet(*args):
+    out, err = StringIO(), StringIO()
+    call_command(*args, verbosity=0, stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+def test_verbosity_0_prints_nothing_but_the_work_is_done(sweep_work, queue):
+    assert quiet("order_monitor_sweep") == ""
+    assert MonitoredOrder.objects.filter(order_id=A).exists()
+    assert [t.name for t in queue.huey.pending()] == ["order_monitor.check_order"]
+    assert quiet("order_monitor_status") == ""
+    assert quiet("order_monitor_explain", str(A)) == ""
+    assert quiet("order_monitor_check", str(A)) == ""
+    assert quiet("order_monitor_shadow_report") == ""
+    assert StatusCheck.objects.filter(monitored_order__order_id=A).count() == 1
+
+
+def test_verbosity_0_still_prints_the_json_that_was_asked_for(sweep_work):
+    assert json.loads(quiet("order_monitor_sweep", "--dry-run", "--json"))["discovered_orders"] == [str(A)]
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "code", "exit_code"),
+    [
+        (["order_monitor_check", str(E)], "No order with id 00000000-0000-0000-0000-000000000005 in testapp.ProductOrder.",
+         "unknown_order", 1),
+        (["order_monitor_explain", "42"], "'42' is not an order id: testapp.ProductOrder ids look like "
+         "123e4567-e89b-12d3-a456-426614174000.", "invalid_order_id", 2),
+        (["order_monitor_sweep", "--limit", "0"], "--limit must be 1 or more.", "invalid_limit", 2),
+        (["order_monitor_sweep", "--provider", "znet"], "Unknown provider 'znet'; ORDER_MONITOR_PROVIDERS has: memory.",
+         "unknown_provider", 2),
+        (["order_monitor_shadow_report", "--limit", "0"], "--limit must be at least 1.", "invalid_limit", 2),
+        (["order_monitor_prune"], "ORDER_MONITOR_RETENTION is None: everything is kept. Set it (seconds, e.g. "
+         "2592000 for 30 days).", "retention_disabled", 1),
+    ],
+    ids=["unknown-order", "not-an-id", "bad-limit", "unknown-provider", "shadow-bad-limit", "prune-without-retention"],
+)
+def test_json_errors_are_json_on_stdout(clock, db, args, error, code, exit_code):
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command(*args, "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"error": error, "code": code, "exit_code": exit_code}
+    assert (raised.value.code, raised.value.returncode) == (code, exit_code)
+
+
+def test_json_error_of_an_order_that_already_ended(clock, make_order):
+    make_order(id=A)
+    MonitoredOrder.objects.filter(order_id=A).update(state="completed", finished_at=START)
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("order_monitor_check", str(A), "--json", stdout=out)
+    assert json.loads(out.getvalue())["code"] == "not_followed"
+
+
+@pytest.fixture
+def manage(tmp_path):
+    """``manage.py`` (``python -m django``) on the test settings, in a fresh process on a migrated SQLite file."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "ORDER_MONITOR_TEST_SQLITE": str(tmp_path / "db.sqlite3"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+
+    def run_manage(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "django", *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+
+    migrated = run_manage("migrate", "--run-syncdb", "-v", "0")
+    assert migrated.returncode == 0, migrated.stderr
+    return run_manage
+
+
+@pytest.mark.slow
+def test_manage_py_exit_codes_and_json_errors(manage):
+    missing = "No order with id 00000000-0000-0000-0000-000000000005 in testapp.ProductOrder."
+    done = manage("order_monitor_check", str(E), "--json")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert json.loads(done.stdout) == {"error": missing, "code": "unknown_order", "exit_code": 1}
+
+    done = manage("order_monitor_check", str(E))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"CommandError: {missing}\n"
+
+    # argparse's own errors: usage text on stderr, or the JSON error under --json; exit status 2 both ways.
+    done = manage("order_monitor_sweep", "--limit", "many", "--json")
+    assert (done.returncode, done.stderr) == (2, "")
+    assert json.loads(done.stdout) == {
+        "error": "Error: argument --limit: invalid int value: 'many'", "code": "usage", "exit_code": 2,
+    }
+    done = manage("order_monitor_sweep", "--limit", "many")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "invalid int value: 'many'" in done.stderr
+
+    done = manage("order_monitor_sweep", "-v", "0")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    done = manage("order_monitor_status", "-v", "0", "--json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["watching"] == 0
+
+
+def test_status_fail_on_with_json_prints_one_document_and_fails(history):
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("order_monitor_status", "--json", "--fail-on", "overdue", stdout=out)
+    data = json.loads(out.getvalue())  # one document: the figures and their health, no error after them
+    assert data["overdue"] == 1
+    assert (raised.value.code, raised.value.returncode) == ("problems", 1)

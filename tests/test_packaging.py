@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "django_order_monitor"
@@ -55,7 +56,8 @@ class Dists:
             self.wheel_names = set(archive.namelist())
             self.dist_info = next(name.split("/")[0] for name in self.wheel_names if ".dist-info/" in name)
             self.wheel_metadata = _parse(archive.read(f"{self.dist_info}/METADATA"))
-            self.entry_points = archive.read(f"{self.dist_info}/entry_points.txt").decode()
+            entry_points = f"{self.dist_info}/entry_points.txt"
+            self.entry_points = archive.read(entry_points).decode() if entry_points in self.wheel_names else ""
 
 
 def _parse(raw: bytes) -> Message:
@@ -141,17 +143,65 @@ def test_the_metadata_states_the_licence_classifiers_and_extras(dists):
         assert metadata["Requires-Python"] == ">=3.10"
 
     requirements = _requirements(dists.wheel_metadata)
-    assert set(requirements) == {"", "redis", "postgres", "metrics", "test", "browser"}
+    assert set(requirements) == {"", "redis", "postgres", "metrics", "test", "browser", "typecheck"}
     assert set(requirements[""]) == {"django", "huey", "requests"}, "redis is an extra: SqliteHuey shops go without"
     assert set(requirements["redis"]) == {"redis"}
     assert set(requirements["postgres"]) == {"psycopg"}
     assert set(requirements["browser"]) == {"playwright"}
     assert set(requirements["metrics"]) == {"prometheus-client"}, "prometheus-client is an extra: imported only when on"
+    assert {"django-stubs", "types-requests"} <= set(requirements["typecheck"])
     test = requirements["test"]
     assert {"pytest", "pytest-django", "hypothesis", "import-linter", "build", "setuptools"} <= set(test)
     assert test["django-order-monitor"].extras == {"postgres", "redis", "metrics"}, "the services pass and the metrics tests"
     assert "playwright" not in test, "browser tests have their own extra"
-    assert "fake-znet = django_order_monitor.testing.fake_znet.__main__:main" in dists.entry_points
+    # The fake provider is run as ``python -m``: installing the monitor puts no command on the PATH.
+    assert "console_scripts" not in dists.entry_points
+    assert "fake-znet" not in dists.entry_points
+
+
+def test_the_oldest_ci_set_installs_exactly_the_claimed_floors(dists):
+    """.ci/floors.txt (the matrix's oldest set) pins each dependency at pyproject's lower bound."""
+    pins = {}
+    for line in (ROOT / ".ci" / "floors.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    requirements = _requirements(dists.wheel_metadata)
+    floors = {}
+    for extra in ("", "redis", "postgres", "metrics"):
+        for name, requirement in requirements[extra].items():
+            (bound,) = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+            floors[name] = bound
+            if "binary" in requirement.extras:
+                floors[f"{name}-binary"] = bound
+    # Versions compared as versions: "5" in pyproject is the release floors.txt spells "5.0.0".
+    assert {name: Version(v) for name, v in pins.items()} == {name: Version(v) for name, v in floors.items()}
+
+
+def _tested_sets() -> tuple[set[str], set[str]]:
+    """(Python versions, Django versions) of tox.ini's test environments: py310-dj52-floor -> 3.10, 5.2."""
+    import configparser
+
+    tox = configparser.ConfigParser()
+    tox.read(ROOT / "tox.ini")
+    pythons, djangos = set(), set()
+    for env in tox["tox"]["envlist"].split():
+        factors = env.split("-")
+        if factors[0].startswith("py3"):
+            pythons.add(f"3.{factors[0][3:]}")
+            djangos.update(f"{f[2]}.{f[3:]}" for f in factors if f.startswith("dj"))
+    return pythons, djangos
+
+
+def test_the_classifiers_name_exactly_the_tested_versions(dists):
+    pythons, djangos = _tested_sets()
+    assert (pythons, djangos) == ({"3.10", "3.11", "3.12", "3.13"}, {"5.2", "6.0", "6.1"})
+    classifiers = dists.wheel_metadata.get_all("Classifier")
+    assert {c.rsplit(" :: ", 1)[1] for c in classifiers if c.startswith("Programming Language :: Python :: 3.")} == pythons
+    assert {c.rsplit(" :: ", 1)[1] for c in classifiers if c.startswith("Framework :: Django :: ")} == djangos
+    # .ci/matrix runs the sets other than the main one (.ci/run: the system Python, Django 5.2).
+    matrix = (ROOT / ".ci" / "matrix").read_text()
+    assert all(f"={version}" in matrix for version in pythons - {"3.11"})
 
 
 @pytest.mark.parametrize("library", ["redis", "prometheus_client"])

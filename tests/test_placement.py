@@ -44,11 +44,11 @@ def schedule(policy, until=DAY):
 def test_with_the_prior_alone_checks_are_dense_where_orders_end_and_capped_in_the_tail():
     checks = schedule(Learned())
     seconds = [s for s, _ in checks]
-    gaps = [b - a for a, b in zip(seconds, seconds[1:])]
+    gaps = [b - a for a, b in zip(seconds, seconds[1:], strict=False)]
     assert seconds[0] <= 60  # the prior's quick orders end within 30 s
     assert all(gap <= app_settings.BACKOFF_MAX + 1e-6 for gap in gaps)
     # Past the last completion the prior knows (30 min), only the cap is left.
-    assert all(gap == pytest.approx(app_settings.BACKOFF_MAX) for a, gap in zip(seconds, gaps) if a > 1800)
+    assert all(gap == pytest.approx(app_settings.BACKOFF_MAX) for a, gap in zip(seconds, gaps, strict=False) if a > 1800)
     # The chained task drives every check, however many: no hand-off to the sweep.
     assert len(checks) > app_settings.QUICK_ATTEMPTS
     assert {by for _, by in checks} == {"task"}

@@ -20,6 +20,7 @@ import inspect
 import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.admin import helpers
@@ -29,6 +30,22 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from . import services
 
+try:  # Django 6.1 lists actions per place (the change list, or one object's change form).
+    from django.contrib.admin.options import ActionLocation
+
+    CHANGE_LIST: object = ActionLocation.CHANGE_LIST
+except ImportError:  # Django 5.2 and 6.0: actions live on the change list only.
+    CHANGE_LIST = None
+
+if TYPE_CHECKING:
+    # A mixin of ModelAdmins: type-checked as one, an ordinary base class at run time.
+    from django.contrib.admin import ModelAdmin as _AdminBase
+
+    # Admin texts: str, or lazy translations (gettext_lazy) resolved when a page is rendered.
+    from django_stubs_ext import StrOrPromise as Text
+else:
+    _AdminBase = object
+
 #: Every declared action by name: what a background chunk task runs.
 DECLARED: dict[str, SteeringAction] = {}
 
@@ -37,10 +54,10 @@ DECLARED: dict[str, SteeringAction] = {}
 class Confirmation:
     """The page an action shows before it runs; the operator's reason goes to the step."""
 
-    title: str
-    explanation: str
+    title: Text
+    explanation: Text
     #: Prefilled and used when the operator clears the field; ``%(user)s`` is the operator.
-    default_reason: str
+    default_reason: Text
 
 
 @dataclass(eq=False)
@@ -52,14 +69,14 @@ class SteeringAction:
     action by setting its name to None on the subclass instead).
     """
 
-    label: str
+    label: Text
     #: What the action does to one followed order (see ``services.Step``).
     step: services.Step
     #: What it reports for the orders it handled: ``ngettext_lazy(singular, plural, "count")``.
-    done: str
+    done: Text
     #: Set (the same form as ``done``): above ``services.BACKGROUND_ABOVE`` followed orders the
     #: selection goes to background tasks, and this reports how many were queued.
-    background: str | None = None
+    background: Text | None = None
     #: Set: ask first, and pass the operator's reason to the step.
     confirm: Confirmation | None = None
     #: What to do with selected shop orders the monitor does not follow (the mixin's lists).
@@ -106,7 +123,8 @@ class SteeringAction:
         return (reason or self.default_reason(request))[:255]
 
     def default_reason(self, request) -> str:
-        return self.confirm.default_reason % {"user": request.user.get_username()}
+        assert self.confirm is not None, "only actions that confirm take a reason"
+        return str(self.confirm.default_reason) % {"user": request.user.get_username()}
 
     def run_chunk(self, monitored_order_ids: list[int], reason: str) -> None:
         """One background chunk of a large selection (``order_monitor.admin_action_chunk``)."""
@@ -122,7 +140,7 @@ def run_chunk(name: str, monitored_order_ids: list[int], reason: str) -> None:
     action.run_chunk(monitored_order_ids, reason)
 
 
-class SteeringActions:
+class SteeringActions(_AdminBase):
     """Admin actions over monitored orders. Subclasses implement :meth:`monitored_ids`.
 
     Every :class:`SteeringAction` attribute (of this class or a subclass) is offered
@@ -218,17 +236,26 @@ class SteeringActions:
         declared = (inspect.getattr_static(cls, name) for name in names)
         return [action for action in declared if isinstance(action, SteeringAction)]
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if self.actions is None or admin.options.IS_POPUP_VAR in request.GET:
+    def get_actions(self, request, action_location=CHANGE_LIST):
+        # Django 6.1 passes ``action_location`` and warns about an override without it; 5.2 and 6.0
+        # have no such argument, so it is passed on only where Django has it.
+        location: dict[str, Any] = {} if CHANGE_LIST is None else {"action_location": action_location}
+        actions = super().get_actions(request, **location)
+        if self.actions is None or admin.options.IS_POPUP_VAR in request.GET or action_location != CHANGE_LIST:
             return actions
         # Added here, not through ``actions``, so a shop's own ``actions = [...]`` keeps them.
         for declared in self.steering_actions():
             if declared.name in actions:
                 continue
-            func, name, description = self.get_action(declared.name)
-            if all(getattr(self, f"has_{p}_permission")(request) for p in func.allowed_permissions):
-                actions[name] = (func, name, description)
+            # A (func, name, description) tuple up to Django 6.0; an ``Action`` from 6.1, where
+            # unpacking it as a tuple is deprecated. Django's own code reads either, so it is kept as is.
+            entry = self.get_action(declared.name)
+            if entry is None:
+                continue
+            func = getattr(entry, "func", None) or entry[0]
+            # No allowed_permissions: allowed to all, as Django's own filter does.
+            if all(getattr(self, f"has_{p}_permission")(request) for p in getattr(func, "allowed_permissions", ())):
+                actions[declared.name] = entry
         return actions
 
     def monitored_ids(self, queryset) -> tuple[list[int], list]:
@@ -237,6 +264,7 @@ class SteeringActions:
 
     def confirm_action(self, request, queryset, action: SteeringAction):
         """The confirmation page of ``action``; it posts back with ``post=yes`` and the reason."""
+        assert action.confirm is not None, "perform() asks only actions that confirm"
         context = {
             **self.admin_site.each_context(request),
             "title": action.confirm.title,

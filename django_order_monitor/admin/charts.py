@@ -78,7 +78,7 @@ def bar_chart(
         )
     for index, category in enumerate(categories):
         bar_x = left + slot * index + (slot - bar_w) / 2
-        base = top + plot_h
+        base: float = top + plot_h
         for name, colour, values in series:
             value = values[index]
             if not value:

@@ -62,8 +62,9 @@ class StuckFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        if self.value() in dict(self.lookup_choices):
-            return queryset.filter(stats.stuck_q(self.value(), timezone.now()))
+        reason = self.value()
+        if reason is not None and reason in dict(self.lookup_choices):
+            return queryset.filter(stats.stuck_q(reason, timezone.now()))
         return queryset
 
 
@@ -310,7 +311,7 @@ def _load_row(load) -> dict:
 def _window_label(window: str) -> str:
     """The figures' history window (``stats.provider_figures``: ``1h``, ``24h``) for people."""
     labels = {"1h": _("last hour"), "24h": _("last 24 hours")}
-    return labels.get(window, window)
+    return str(labels.get(window, window))
 
 
 def _order_or_none(entry):

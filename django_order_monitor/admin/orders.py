@@ -96,12 +96,12 @@ class OrderMonitorAdminMixin(SteeringActions):
         sortable = super().get_sortable_by(request)
         if display.can_view_pin(request):
             return sortable
-        names = self.get_list_display(request) if sortable is None else sortable
-        return [name for name in names if not _orders_by_pin(self, name)]
+        return [name for name in sortable if not _orders_by_pin(self, name)]
 
     def get_changelist(self, request, **kwargs):
         changelist = super().get_changelist(request, **kwargs)
-        return changelist if display.can_view_pin(request) else _pin_blind(changelist)
+        # Classes hash by identity; the stubs' ChangeList.__hash__ fails the Hashable protocol check.
+        return changelist if display.can_view_pin(request) else _pin_blind(changelist)  # type: ignore[arg-type]
 
     def monitored_ids(self, queryset):
         ids, unfollowed_pks = [], []
@@ -110,7 +110,7 @@ class OrderMonitorAdminMixin(SteeringActions):
                 unfollowed_pks.append(order_pk)
             else:
                 ids.append(monitored_id)
-        unfollowed = []
+        unfollowed: list = []
         for chunk in services.chunks(unfollowed_pks):
             by_pk = queryset.model._base_manager.in_bulk(chunk)
             unfollowed.extend(by_pk[pk] for pk in chunk if pk in by_pk)

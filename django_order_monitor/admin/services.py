@@ -9,6 +9,7 @@ the others were skipped. The actions themselves are declared in ``actions``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -207,7 +208,7 @@ def start_unfollowed(orders: Iterable, tally: Tally, *, check_now: bool = False)
             continue
         if check_now:
             # The ledger row must be visible to the worker before it runs.
-            transaction.on_commit(lambda pk=entry.pk: enqueue_check_now(pk), using=ledger_database())
+            transaction.on_commit(functools.partial(enqueue_check_now, entry.pk), using=ledger_database())
         tally.done.append(order.pk)
     return tally
 

@@ -268,13 +268,12 @@ class AdaptivePolicy(Policy):
         )
         if product:
             rows = rows.filter(product=product)
-        rows = (
-            rows.order_by("-finished_at")
-            .values_list("state", "dispatched_at", "finished_at")[: int(self.option("MAX_SAMPLES"))]
-        )
+        samples = rows.order_by("-finished_at").values_list("state", "dispatched_at", "finished_at")[
+            : int(self.option("MAX_SAMPLES"))
+        ]
         return [
-            None if state == states.TIMED_OUT else max(0.0, (finished - dispatched).total_seconds())
-            for state, dispatched, finished in rows
+            None if state == states.TIMED_OUT or finished is None else max(0.0, (finished - dispatched).total_seconds())
+            for state, dispatched, finished in samples
         ]
 
     def model(self, provider: str, product: str = "") -> CompletionModel:

@@ -65,6 +65,7 @@ def ask(provider: str, group: list[MonitoredOrder], source: str) -> dict[int, tu
     this_worker = worker()
     for entry in group:
         result = answers.get(entry.reference)
+        kind: str
         if result is None:
             why = error or "query error: no answer for the order"
             kind = StatusCheck.Result.TRANSPORT_ERROR if error else StatusCheck.Result.QUERY_ERROR

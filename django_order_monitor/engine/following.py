@@ -16,8 +16,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext, gettext_noop
 
-from .. import sql
-from .. import providers
+from .. import providers, sql
 from ..conf import app_settings
 from ..exceptions import NotMonitorable, UnknownProviderError
 from ..models import MonitoredOrder
@@ -103,7 +102,7 @@ def start_monitoring(order: Model | Any, *, provider: str | None = None) -> Moni
     return candidate
 
 
-def start_monitoring_many(orders) -> tuple[list[MonitoredOrder], dict[Any, str]]:
+def start_monitoring_many(orders) -> tuple[list[MonitoredOrder], dict[Any, Reason]]:
     """Follow many orders (the sweep's discovery) with one INSERT where the database allows.
 
     Returns the ledger rows created, and the reason for each order that cannot
@@ -202,6 +201,8 @@ def _new_entry(order: Model, provider: str | None = None) -> MonitoredOrder:
     # A dispatch time in the future (a clock off, a typo) would put off every check: cap it at now.
     dispatched_at = min(orders.aware(orders.read(order, "dispatched_at")) or now, now)
     provider_name = provider or resolve_provider_name(order)
+    if provider_name is None:  # callers ask why_not_monitorable() first, which names this
+        raise NotMonitorable(f"Order {order.pk} cannot be monitored: no provider.")
     product = str(orders.read(order, "product") or "").strip()[:100]
     return MonitoredOrder(
         order_id=order.pk,
@@ -222,7 +223,7 @@ def _started(entry: MonitoredOrder) -> None:
         entry.order_id,
         entry.provider,
         entry.reference,
-        entry.next_check_at.isoformat(),
+        entry.next_check_at.isoformat() if entry.next_check_at else None,
         extra=about(entry),
     )
 
@@ -243,7 +244,7 @@ def _insert_absent(candidates: list[MonitoredOrder]) -> list[MonitoredOrder]:
         # A concurrent start between the SELECT and the INSERT is told apart by created_at.
         MonitoredOrder.objects.bulk_create([entry], ignore_conflicts=True)
         stored = MonitoredOrder.objects.filter(order_id=entry.order_id).values_list("pk", "created_at").first()
-        if stored[1] == entry.created_at:
+        if stored is not None and stored[1] == entry.created_at:  # None: deleted meanwhile
             entry.pk = stored[0]
             entry._state.adding = False
             inserted.append(entry)

@@ -31,7 +31,8 @@ def pin_problem(pin: object, max_length: int | None = None) -> str | None:
     printable), plus the shop's column: a PIN that would not fit is refused, never cut.
     """
     problem = base_pin_problem(pin)
-    if problem is None and max_length is not None and len(pin) > max_length:
+    # No problem means a str; isinstance says so to the type checker.
+    if problem is None and isinstance(pin, str) and max_length is not None and len(pin) > max_length:
         return f"PIN is longer than the shop's column ({len(pin)} > {max_length} characters)"
     return problem
 
@@ -47,7 +48,8 @@ def admit(result: StatusResult) -> StatusResult:
         return _without_pin(result, pin)
     problem = pin_problem(pin, orders.pin_max_length())
     if problem is None:
-        if pin in result.message or pin in result.raw or pin in result.provider_status:
+        assert isinstance(pin, str)  # what pin_problem() found nothing wrong with
+        if pin in result.message or pin in result.raw or pin in (result.provider_status or ""):
             return dataclasses.replace(
                 result,
                 message=mask_pin(result.message, pin),

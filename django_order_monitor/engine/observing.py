@@ -59,4 +59,4 @@ def install(instance: Observer | None) -> None:
 
 def observer() -> Observer:
     """The installed observer, or one that drops every report."""
-    return _observer if _observer is not None else _UNOBSERVED  # type: ignore[return-value]
+    return _observer if _observer is not None else _UNOBSERVED

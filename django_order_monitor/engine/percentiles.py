@@ -67,7 +67,8 @@ def sampled(queryset, expression, newest: str, n: int) -> Percentiles:
         return Percentiles(0)
     values = queryset.annotate(_value=expression).order_by(newest).values_list("_value", flat=True)[:SAMPLE_SIZE]
     ordered = sorted(v.total_seconds() if isinstance(v, dt.timedelta) else float(v) for v in values)
-    return Percentiles(n, *(interpolate(ordered, p / 100) for p in (50, 90, 99)), sampled=n > SAMPLE_SIZE)
+    p50, p90, p99 = (interpolate(ordered, p / 100) for p in (50, 90, 99))
+    return Percentiles(n, p50, p90, p99, sampled=n > SAMPLE_SIZE)
 
 
 def interpolate(ordered: Sequence[float], fraction: float) -> float | None:

@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +113,7 @@ def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: 
 def _drop_ended(pending: dict[int, MonitoredOrder], reports: dict[int, CheckReport]) -> None:
     """Stop following (and drop from ``pending``) the orders the shop has ended or deleted."""
     entries = list(pending.values())
+    order_statuses: Mapping[Any, dict[str, Any] | None]
     if len(entries) == 1:
         order_statuses = {entries[0].order_id: orders.statuses(entries[0].order_id)}
     else:
@@ -168,17 +170,17 @@ def _afford(
     spending = budget.for_provider(provider)
     if spending is None:
         return group
-    waits = {}
+    scores = {}  # (chance of finding the order ended, seconds since it was last asked about)
     for entry in group:
         since = entry.last_checked_at or entry.dispatched_at
         chance = next_policy.find_chance(entry.dispatched_at, since, now, provider, entry.product)
-        waits[entry.pk] = (chance, (now - since).total_seconds())
+        scores[entry.pk] = (chance, (now - since).total_seconds())
     if len(group) > 1 and _asks_in_one_call(provider):
-        chance, idle = max(waits.values())
+        chance, idle = max(scores.values())
         wait = spending.admit(chance, idle, now.timestamp())
-        waits = {pk: wait for pk in waits}
+        waits = {pk: wait for pk in scores}
     else:
-        waits = {pk: spending.admit(chance, idle, now.timestamp()) for pk, (chance, idle) in waits.items()}
+        waits = {pk: spending.admit(chance, idle, now.timestamp()) for pk, (chance, idle) in scores.items()}
     afforded = []
     for entry in group:
         wait = waits[entry.pk]
@@ -237,13 +239,14 @@ def apply_answer(
         transitions.finish(entry, "timed_out", result=None, source="deadline", message="no final answer by the deadline")
         return _report(entry, result=result, error=error)
 
-    if answered:
+    if answered and result is not None:
         transitions.apply_processing(entry, result, source=source, now=now)
-        answered = entry.answered_checks + 1
+        answered_checks = entry.answered_checks + 1
         nxt = next_policy.after_answer(
-            answered, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider, product=entry.product
+            answered_checks, entry.deadline_at, now, dispatched_at=entry.dispatched_at, provider=entry.provider,
+            product=entry.product,
         )
-        changes = {"answered_checks": answered, "consecutive_failed_checks": 0, "last_error": ""}
+        changes = {"answered_checks": answered_checks, "consecutive_failed_checks": 0, "last_error": ""}
     else:
         streak = entry.consecutive_failed_checks + 1
         nxt = next_policy.after_error(streak, entry.answered_checks, entry.deadline_at, now)

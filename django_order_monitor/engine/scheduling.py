@@ -26,10 +26,15 @@ logger = logging.getLogger(__name__)
 class PlannedCheck(Protocol):
     """What a check report says about the next check (``pipeline.CheckReport`` is one)."""
 
-    monitored_order_id: int
-    next_check_at: dt.datetime | None
-    next_check_by: str
-    state: str
+    # Read-only: a frozen dataclass (CheckReport) must match.
+    @property
+    def monitored_order_id(self) -> int: ...
+    @property
+    def next_check_at(self) -> dt.datetime | None: ...
+    @property
+    def next_check_by(self) -> str: ...
+    @property
+    def state(self) -> str: ...
 
 
 #: ``enqueue(monitored_order_id, eta)``; installed by ``tasks.py`` when it is imported.

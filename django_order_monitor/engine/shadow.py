@@ -116,10 +116,10 @@ def _category(comparison: Comparison) -> str:
 
 def compare(since: dt.datetime | None = None, limit: int = 10_000) -> ShadowReport:
     """Compare the newest ``limit`` followed orders (dispatched at or after ``since``)."""
-    entries = MonitoredOrder.objects.order_by("-dispatched_at")
+    newest = MonitoredOrder.objects.order_by("-dispatched_at")
     if since is not None:
-        entries = entries.filter(dispatched_at__gte=since)
-    entries = list(entries[:limit])
+        newest = newest.filter(dispatched_at__gte=since)
+    entries = list(newest[:limit])
     shop_rows = orders.roles_bulk([entry.order_id for entry in entries], (*orders.STATUS_ROLES, *SHOP_TIME_ROLES))
     comparisons = []
     for entry in entries:

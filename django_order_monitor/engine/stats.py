@@ -9,6 +9,7 @@ figure a query of its own, and the figures the dashboard and the command share.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,7 +23,8 @@ from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck, ledger_database
 from . import percentiles
 from .load import ProviderLoad, provider_loads
-from .percentiles import SAMPLE_SIZE, PercentileCont, Percentiles
+from .percentiles import SAMPLE_SIZE as SAMPLE_SIZE  # re-exported: the status command prints it
+from .percentiles import PercentileCont, Percentiles
 
 State = MonitoredOrder.State
 
@@ -142,7 +144,7 @@ def snapshot(now: dt.datetime | None = None) -> Snapshot:
         sweep_driven=Count("pk", filter=Q(next_check_by=MonitoredOrder.Driver.SWEEP)),
         stuck=Count("pk", filter=stuck_q("any", now)),
     )
-    ended_24h = dict.fromkeys(_ENDED_STATES, 0)
+    ended_24h: dict[str, int] = dict.fromkeys(_ENDED_STATES, 0)
     ended = MonitoredOrder.objects.filter(state__in=_ENDED_STATES, finished_at__gte=since, finished_at__lte=now)
     for row in ended.order_by().values("state").annotate(n=Count("pk")):
         ended_24h[row["state"]] = row["n"]
@@ -277,7 +279,8 @@ def provider_figures(now: dt.datetime) -> list[ProviderFigures]:
         if postgres:
             for p in (50, 90, 99):
                 annotations[f"p{p}_{name}"] = PercentileCont("checks__latency_ms", p / 100, filter=in_window)
-    rows = (
+    # Mapping: the stubs know only the "provider" key of these rows, not the annotations named at run time.
+    rows: Iterable[Mapping[str, Any]] = (
         MonitoredOrder.objects.filter(
             pk__gte=first_id, checks__checked_at__gte=windows["24h"], checks__checked_at__lte=now
         )
@@ -291,7 +294,7 @@ def provider_figures(now: dt.datetime) -> list[ProviderFigures]:
         provider = row["provider"]
         for name, start in windows.items():
             if postgres:
-                latency = Percentiles(row[f"checks_{name}"], *(row[f"p{p}_{name}"] for p in (50, 90, 99)))
+                latency = Percentiles(row[f"checks_{name}"], row[f"p50_{name}"], row[f"p90_{name}"], row[f"p99_{name}"])
             else:
                 sample = recent.filter(monitored_order__provider=provider, checked_at__gte=start)
                 latency = percentiles.sampled(sample, F("latency_ms"), "-checked_at", row[f"checks_{name}"])

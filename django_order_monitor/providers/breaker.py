@@ -82,17 +82,18 @@ def record_failure(provider: str, error: str, now: dt.datetime | None = None) ->
         health.last_failure_at = now
         health.last_error = error[:500]
         opened = health.consecutive_failures >= int(app_settings.BREAKER_THRESHOLD) and not health.is_paused(now)
+        paused_until = None
         if opened:
-            health.paused_until = now + dt.timedelta(seconds=float(app_settings.BREAKER_COOLDOWN))
+            health.paused_until = paused_until = now + dt.timedelta(seconds=float(app_settings.BREAKER_COOLDOWN))
             health.pause_reason = f"{health.consecutive_failures} transport failures in a row"
             health.times_paused += 1
         health.save()
     _forget(provider)
-    if opened:
+    if paused_until is not None:
         logger.error(
             "Provider %s paused until %s after %d transport failures in a row (last: %s)",
             provider,
-            health.paused_until.isoformat(),
+            paused_until.isoformat(),
             health.consecutive_failures,
             error,
         )

@@ -117,11 +117,11 @@ def write(order_pk: Any, values: Mapping[str, Any], *, only_if_external_in: Iter
     if not updates:
         return 0
     external = fields.get("external_status")
-    words = tuple(only_if_external_in) if only_if_external_in is not None and external else None
+    guard = (external, tuple(only_if_external_in)) if only_if_external_in is not None and external else None
     if not sql.is_single_table(model):  # columns in parent tables: let the ORM split the UPDATE
         queryset = model._base_manager.filter(pk=order_pk)
-        return (queryset.filter(status_in(external, words)) if words is not None else queryset).update(**updates)
-    return sql.update(model, order_pk, updates, where_upper_in=(external, words) if words is not None else None)
+        return (queryset.filter(status_in(*guard)) if guard is not None else queryset).update(**updates)
+    return sql.update(model, order_pk, updates, where_upper_in=guard)
 
 
 def open_words() -> list[str]:

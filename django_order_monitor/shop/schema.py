@@ -85,6 +85,7 @@ class AddReferenceColumn(Operation):
         connection = schema_editor.connection
         postgresql = connection.vendor == "postgresql"
 
+        target: Target | None
         if schema_editor.collect_sql:
             # sqlmigrate: print SQL that is safe to run whatever the table holds.
             target = self._target(model, connection)
@@ -139,6 +140,7 @@ class AddReferenceColumn(Operation):
         if table is None:
             schema, table = split_db_table(model._meta.db_table) if connection.vendor == "postgresql" else (None, model._meta.db_table)
         attname = app_settings.fields.get("reference") or DEFAULT_FIELDS["reference"]
+        assert attname is not None, "the reference role is required and has a default"
         try:
             field = model._meta.get_field(attname)
         except FieldDoesNotExist:

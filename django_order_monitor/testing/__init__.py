@@ -32,7 +32,9 @@ class QueueRunner:
 
     def __init__(self, huey=None, move_to: Callable[[dt.datetime], None] | None = None) -> None:
         if huey is None:
-            from huey.contrib.djhuey import HUEY as huey
+            from huey.contrib.djhuey import HUEY
+
+            huey = HUEY
         self.huey = huey
         self.move_to = move_to
         self.executed = 0
@@ -123,7 +125,7 @@ class ChildProcess:
             if self.process.poll() is not None:
                 break
             time.sleep(0.1)
-        raise AssertionError(f"no {needle!r} in the output of {self.process.args}:\n{self.log()[-3000:]}")
+        raise AssertionError(f"no {needle!r} in the output of {self.process.args!r}:\n{self.log()[-3000:]}")
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 20) -> int:
         """Signal the group and reap it (SIGKILL after ``timeout``); returns the exit status."""

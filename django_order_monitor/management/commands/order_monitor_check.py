@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from ...engine import following, pipeline
@@ -11,18 +10,20 @@ from ...models import MonitoredOrder, StatusCheck
 from ...shop import orders
 from ..common import (
     DRIVERS,
+    MonitorCommand,
+    MonitorCommandError,
     find_order,
     stamp,
     to_json,
 )
 
 
-class Command(BaseCommand):
+class Command(MonitorCommand):
     help = "Check one order now (even if not due) and print the outcome. The PIN is never printed."
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("order", help="The primary key of the shop's order.")
-        parser.add_argument("--json", action="store_true", help="Print the outcome as JSON.")
 
     def handle(self, *args, **options):
         order = find_order(options["order"])
@@ -31,19 +32,21 @@ class Command(BaseCommand):
         if entry is None:
             reason = following.why_not_monitorable(order)
             if reason:
-                raise CommandError(
+                raise MonitorCommandError(
                     _("Order %(order)s is not followed and cannot be: %(reason)s.")
-                    % {"order": order.pk, "reason": following.translated(reason)}
+                    % {"order": order.pk, "reason": following.translated(reason)},
+                    code="not_monitorable",
                 )
             try:
                 entry = following.start_monitoring(order)
             except NotMonitorable as err:
-                raise CommandError(str(err)) from err
+                raise MonitorCommandError(str(err), code="not_monitorable") from err
             started = True
         if not entry.is_active:
-            raise CommandError(
+            raise MonitorCommandError(
                 _("Order %(order)s is not followed any more (%(state)s since %(time)s); nothing was checked.")
-                % {"order": order.pk, "state": entry.get_state_display(), "time": stamp(entry.finished_at)}
+                % {"order": order.pk, "state": entry.get_state_display(), "time": stamp(entry.finished_at)},
+                code="not_followed",
             )
         report = pipeline.check_order(entry.pk, force=True, source="command")
         order = orders.base_queryset().get(pk=order.pk)
@@ -70,7 +73,7 @@ class Command(BaseCommand):
                 )
             )
             return
-        write = self.stdout.write
+        write = self.say
         if started:
             write(_("Started following order %(order)s.") % {"order": order.pk})
         write(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,12 +15,12 @@ from ...models import MonitoredOrder
 from ...shop import orders
 from ..common import (
     DRIVERS,
+    MonitorCommand,
     find_order,
     relative,
     stamp,
     to_json,
 )
-
 
 #: The facts' labels in the text output (the JSON keys stay as they are).
 FACTS = {
@@ -32,12 +31,12 @@ FACTS = {
 }
 
 
-class Command(BaseCommand):
+class Command(MonitorCommand):
     help = "Explain why an order is or is not followed, and what happens to it next."
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("order", help="The primary key of the shop's order.")
-        parser.add_argument("--json", action="store_true", help="Print the explanation as JSON.")
 
     def handle(self, *args, **options):
         order = find_order(options["order"])
@@ -61,7 +60,7 @@ class Command(BaseCommand):
             }
             self.stdout.write(to_json(data))
             return
-        write = self.stdout.write
+        write = self.say
         write(_("Order %(order)s") % {"order": order.pk})
         for key, value in facts.items():
             shown = stamp(value) if isinstance(value, dt.datetime) else ("–" if value in (None, "") else value)

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ...conf import app_settings
 from ...engine import retention
-from ..common import stamp, to_json
+from ..common import MonitorCommand, MonitorCommandError, stamp, to_json
 
 
-class Command(BaseCommand):
+class Command(MonitorCommand):
     help = (
         "Delete check history and ended orders' ledger rows older than ORDER_MONITOR_RETENTION, in batches "
         "(the periodic sweep does the same a little at a time)."
     )
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Only count what would be deleted.")
-        parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args, **options):
         if app_settings.RETENTION is None:
-            raise CommandError(
-                _("ORDER_MONITOR_RETENTION is None: everything is kept. Set it (seconds, e.g. 2592000 for 30 days).")
+            raise MonitorCommandError(
+                _("ORDER_MONITOR_RETENTION is None: everything is kept. Set it (seconds, e.g. 2592000 for 30 days)."),
+                code="retention_disabled",
             )
         verbosity, dry_run = options["verbosity"], options["dry_run"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -12,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from ...conf import app_settings
 from ...engine import shadow
 from ...engine.stats import humanize_seconds
-from ..common import to_json
+from ..common import EXIT_USAGE, MonitorCommand, MonitorCommandError, to_json
 
 #: Orders listed per group in the text output (--json lists them all).
 SHOWN = 20
@@ -27,32 +26,32 @@ CATEGORIES = {
 }
 
 
-class Command(BaseCommand):
+class Command(MonitorCommand):
     help = (
         "Compare what the monitor decided in shadow mode (ORDER_MONITOR_SHADOW) with what the shop's own "
         "code decided: orders where they disagree, and how much sooner or later the monitor noticed."
     )
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--hours", type=float, default=None, help="Only orders dispatched in the last N hours.")
         parser.add_argument("--limit", type=int, default=10_000, help="At most this many newest orders (default 10000).")
-        parser.add_argument("--json", action="store_true", help="Print the comparison as JSON.")
 
     def handle(self, *args, **options):
         if options["limit"] < 1:
-            raise CommandError(_("--limit must be at least 1."))
+            raise MonitorCommandError(_("--limit must be at least 1."), code="invalid_limit", returncode=EXIT_USAGE)
         since = timezone.now() - dt.timedelta(hours=options["hours"]) if options["hours"] else None
         report = shadow.compare(since=since, limit=options["limit"])
         if options["json"]:
             self.stdout.write(to_json(_as_dict(report)))
             return
-        write = self.stdout.write
+        write = self.say
         if not app_settings.SHADOW:
             write(_("ORDER_MONITOR_SHADOW is off: the monitor writes to the shop, so both sides agree by construction."))
         write(_("Orders compared: %(count)d") % {"count": report.compared})
         write("; ".join(f"{CATEGORIES.get(name, name)}: {count}" for name, count in report.counts.items()))
         p50, p90 = report.lead_percentile(0.5), report.lead_percentile(0.9)
-        if p50 is not None:
+        if p50 is not None and p90 is not None:
             write(
                 _(
                     "Where both decided alike (%(count)d with times), the monitor noticed "

@@ -7,21 +7,20 @@ stderr, one line); 2 a wrong ``--fail-on``; 3 the monitor's tables cannot be rea
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ...engine import health, stats
 from ...models import MonitoredOrder
-from ..common import stamp, to_json
+from ..common import EXIT_USAGE, MonitorCommand, MonitorCommandError, stamp, to_json
 
 
-class Command(BaseCommand):
+class Command(MonitorCommand):
     help = "Print a summary of order monitoring: states, overdue checks, the last 24 hours, providers."
 
     def add_arguments(self, parser):
-        parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
+        super().add_arguments(parser)
         parser.add_argument(
             "--fail-on", default="", metavar="PROBLEMS",
             help=f"Exit 1 when any of these comma-separated problems is present: {', '.join(health.PROBLEMS)} "
@@ -34,18 +33,21 @@ class Command(BaseCommand):
             snap = stats.snapshot()
             state = health.check(snap.at)
         except DatabaseError as err:
-            raise CommandError(f"Cannot read the monitor's tables: {type(err).__name__}", returncode=3) from err
+            raise MonitorCommandError(
+                f"Cannot read the monitor's tables: {type(err).__name__}", code="database_unreadable", returncode=3
+            ) from err
         if options["json"]:
             self.stdout.write(to_json({**snap.as_dict(), "health": state.as_dict()}))
         else:
             self._write_text(snap, state)
         problems = state.problems(fail_on)
         if problems:
-            raise CommandError("; ".join(problems), returncode=1)
+            # The figures (with their health) are already out: under --json no second document.
+            raise MonitorCommandError("; ".join(problems), code="problems", returncode=1, result_written=True)
 
     def _write_text(self, snap, state) -> None:
         names = dict(MonitoredOrder.State.choices)
-        write = self.stdout.write
+        write = self.say
         write(_("Order monitor status at %(time)s") % {"time": stamp(snap.at)})
         by_state = ", ".join(f"{names[state]} {count}" for state, count in snap.by_state.items())
         write(_("Orders by state: %(states)s") % {"states": by_state})
@@ -130,5 +132,9 @@ def _problem_names(value: str) -> list[str]:
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in health.PROBLEMS]
     if unknown:
-        raise CommandError(f"--fail-on: unknown {', '.join(unknown)}; choose from {', '.join(health.PROBLEMS)}.", returncode=2)
+        raise MonitorCommandError(
+            f"--fail-on: unknown {', '.join(unknown)}; choose from {', '.join(health.PROBLEMS)}.",
+            code="invalid_fail_on",
+            returncode=EXIT_USAGE,
+        )
     return names

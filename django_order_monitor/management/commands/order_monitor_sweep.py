@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ... import providers
 from ...conf import app_settings
 from ...engine import sweep
-from ..common import to_json
+from ..common import EXIT_USAGE, MonitorCommand, MonitorCommandError, to_json
 
 
-class Command(BaseCommand):
+class Command(MonitorCommand):
     help = "Start following dispatched orders nobody follows, and enqueue the checks that are due."
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Only show what the sweep would do.")
         parser.add_argument(
             "--limit", type=int, help="At most this many orders of each kind (default: ORDER_MONITOR_SWEEP_BATCH_SIZE)."
@@ -24,22 +24,24 @@ class Command(BaseCommand):
             "--provider",
             help="Only this provider's due checks (discovery is left to the periodic sweep).",
         )
-        parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args, **options):
         limit, dry_run = options["limit"], options["dry_run"]
         if limit is not None and limit < 1:
-            raise CommandError(_("--limit must be 1 or more."))
+            raise MonitorCommandError(_("--limit must be 1 or more."), code="invalid_limit", returncode=EXIT_USAGE)
         if not app_settings.ENABLED and not dry_run:
-            raise CommandError(
-                _("Monitoring is disabled (ORDER_MONITOR_ENABLED = False); use --dry-run to see what a sweep would do.")
+            raise MonitorCommandError(
+                _("Monitoring is disabled (ORDER_MONITOR_ENABLED = False); use --dry-run to see what a sweep would do."),
+                code="monitoring_disabled",
             )
         provider = options["provider"]
         if provider is not None and not providers.is_known(provider):
             known = ", ".join(sorted(app_settings.PROVIDERS or {})) or _("none")
-            raise CommandError(
+            raise MonitorCommandError(
                 _("Unknown provider %(provider)s; ORDER_MONITOR_PROVIDERS has: %(known)s.")
-                % {"provider": repr(provider), "known": known}
+                % {"provider": repr(provider), "known": known},
+                code="unknown_provider",
+                returncode=EXIT_USAGE,
             )
         report = sweep.run_sweep(limit=limit, dry_run=dry_run, provider=provider)
         if options["json"]:
@@ -51,7 +53,7 @@ class Command(BaseCommand):
             self.stdout.write(to_json(data))
             return
         if not report.discovered and not report.enqueued:
-            self.stdout.write(_("Nothing to do: no unfollowed dispatched orders, no checks due."))
+            self.say(_("Nothing to do: no unfollowed dispatched orders, no checks due."))
             return
         found = len(report.discovered)
         if found:
@@ -68,7 +70,7 @@ class Command(BaseCommand):
                     "Started following %(count)d dispatched orders nobody followed: %(orders)s",
                     found,
                 )
-            self.stdout.write(text % {"count": found, "orders": pks})
+            self.say(text % {"count": found, "orders": pks})
         due = len(report.enqueued)
         if due:
             ids = ", ".join(str(pk) for pk in report.enqueued)
@@ -84,4 +86,4 @@ class Command(BaseCommand):
                     "Enqueued %(count)d due checks (monitored orders %(ids)s)",
                     due,
                 )
-            self.stdout.write(text % {"count": due, "ids": ids})
+            self.say(text % {"count": due, "ids": ids})

@@ -232,7 +232,7 @@ class RequestsProvider(BaseProvider):
         # What requests' own Response.content does after reading: .content, .text and
         # .json() now answer from this body.
         response._content = body
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]  # requests' private flag; the stubs omit it
         return response
 
     def _send(self, url: str, query: Mapping[str, str] | None, deadline: float, path: str) -> requests.Response:

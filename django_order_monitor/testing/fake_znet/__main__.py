@@ -1,4 +1,4 @@
-"""Command line for the fake znet server: ``fake-znet`` or ``python -m django_order_monitor.testing.fake_znet``.
+"""Command line for the fake znet server: ``python -m django_order_monitor.testing.fake_znet``.
 
 Prints the base URL on the first line of stdout, then serves until SIGINT or SIGTERM.
 """
@@ -27,7 +27,7 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="fake-znet",
+        prog="python -m django_order_monitor.testing.fake_znet",
         description="Serve a fake znet provider (pin_ekle, pin_kontrol, bakiye_kontrol) for demos and tests.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")

@@ -180,6 +180,7 @@ def draw_plan(seed: int | str, referans: str, mix: Sequence[MixEntry] = REFERENC
         delay = None
     else:
         delay = entry.min_delay + delay_u * (entry.max_delay - entry.min_delay)
+    texts: tuple[str, ...]
     if entry.outcome is PlanOutcome.COMPLETED:
         texts = _COMPLETED_PIPE_TEXTS if piped else _COMPLETED_TEXTS
     elif entry.outcome is PlanOutcome.FAILED:
