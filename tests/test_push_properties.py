@@ -103,6 +103,8 @@ def test_a_signature_over_another_secret_or_time_writes_nothing(world, body, tim
 @given(body=any_body)
 def test_validly_signed_bodies_answer_2xx_or_4xx(world, body):
     now = str(int(time.time()))
+    # Only this push's history rows: earlier examples' texts may contain a short PIN by chance.
+    seen = set(StatusCheck.objects.values_list("pk", flat=True))
     response = post(body, {"X-Order-Monitor-Timestamp": now, "X-Order-Monitor-Signature": sign(SECRET, now, body)})
     assert response.status_code < 500
     order = ProductOrder.objects.get(pk=world.pk)
@@ -111,4 +113,4 @@ def test_validly_signed_bodies_answer_2xx_or_4xx(world, body):
     # Accepted: a completed order holds a real PIN, exactly as a push sent it.
     if order.status == "approved":
         assert isinstance(order.pin_code, str) and order.pin_code.strip() and order.pin_code not in ("-",)
-        assert not any(order.pin_code in check.message for check in StatusCheck.objects.all())
+        assert not any(order.pin_code in check.message for check in StatusCheck.objects.exclude(pk__in=seen))

@@ -42,12 +42,15 @@ def test_a_shop_without_redis_follows_its_orders_on_postgres_huey(fake_znet, tmp
     env = consumer_env(fake_znet.url, DJANGO_SETTINGS_MODULE="tests.integration.settings_pghuey", REDIS_URL="redis://127.0.0.1:9/0")
     for number in range(ORDERS):
         fake_znet.add_order(f"PG{number:08d}")
+    # The web process dispatches first: it creates Huey's tables in PostgreSQL, which a
+    # consumer starting at the same moment would race it to (CREATE TABLE IF NOT EXISTS
+    # is not safe against a concurrent one).
+    subprocess.run(
+        [sys.executable, "-m", "django", "shell", "-c", DISPATCH.format(count=ORDERS)],
+        env=env, cwd=ROOT, check=True, timeout=120, capture_output=True,
+    )
     consumer = Consumer(env, tmp_path, "pg", workers=4)
     try:
-        subprocess.run(
-            [sys.executable, "-m", "django", "shell", "-c", DISPATCH.format(count=ORDERS)],
-            env=env, cwd=ROOT, check=True, timeout=120, capture_output=True,
-        )
         finished = wait_until(
             lambda: MonitoredOrder.objects.count() == ORDERS and not MonitoredOrder.objects.active().exists(),
             timeout=90,
