@@ -485,3 +485,48 @@ def test_status_fail_on_with_json_prints_one_document_and_fails(history):
     data = json.loads(out.getvalue())  # one document: the figures and their health, no error after them
     assert data["overdue"] == 1
     assert (raised.value.code, raised.value.returncode) == ("problems", 1)
+
+
+@pytest.mark.slow
+def test_status_watch_redraws_in_place_on_a_terminal_until_ctrl_c(manage, tmp_path):
+    import pty
+    import signal
+    import time as wall
+
+    manage("order_monitor_status")  # the database is migrated
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "ORDER_MONITOR_TEST_SQLITE": str(tmp_path / "db.sqlite3"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    leader, follower = pty.openpty()  # a terminal, as an operator's
+    process = subprocess.Popen(
+        [sys.executable, "-m", "django", "order_monitor_status", "--watch", "0.3"],
+        env=env, cwd=tmp_path, stdout=follower, stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    output = b""
+    deadline = wall.monotonic() + 60
+    while output.count(b"Order monitor status at") < 3 and wall.monotonic() < deadline:
+        output += os.read(leader, 65536)
+    process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=30)
+    errors = process.stderr.read()
+    process.stderr.close()
+    os.close(leader)
+    assert code == 0, errors
+    text = output.decode()
+    # Each frame starts by homing the cursor and clearing the screen, then the same figures.
+    frames = text.split("\x1b[H\x1b[2J")[1:]
+    assert len(frames) >= 3
+    assert all(frame.lstrip().startswith("Order monitor status at") for frame in frames)
+    assert "Refreshed every 0.3 s; Ctrl-C stops." in frames[0]
+
+
+def test_status_watch_refuses_json_and_a_zero_interval():
+    out = StringIO()
+    with pytest.raises(CommandError, match="does not combine with --json"):
+        call_command("order_monitor_status", "--watch", "--json", stdout=out)
+    with pytest.raises(CommandError, match="needs a number of seconds above 0"):
+        call_command("order_monitor_status", "--watch", "0")

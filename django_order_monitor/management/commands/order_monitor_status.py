@@ -7,6 +7,8 @@ stderr, one line); 2 a wrong ``--fail-on``; 3 the monitor's tables cannot be rea
 
 from __future__ import annotations
 
+import time
+
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,9 +28,23 @@ class Command(MonitorCommand):
             help=f"Exit 1 when any of these comma-separated problems is present: {', '.join(health.PROBLEMS)} "
             "(2: a wrong name, 3: the database cannot be read).",
         )
+        parser.add_argument(
+            "--watch", nargs="?", const=2.0, type=float, default=None, metavar="SECONDS",
+            help="Refresh the figures in place every SECONDS (default 2), like top; Ctrl-C stops.",
+        )
 
     def handle(self, *args, **options):
         fail_on = _problem_names(options["fail_on"])
+        if options["watch"] is not None:
+            if options["json"] or fail_on:
+                raise MonitorCommandError(
+                    "--watch shows the figures as text: it does not combine with --json or --fail-on.",
+                    code="usage", returncode=EXIT_USAGE,
+                )
+            if not options["watch"] > 0:
+                raise MonitorCommandError("--watch needs a number of seconds above 0.", code="usage", returncode=EXIT_USAGE)
+            self._watch(options["watch"])
+            return
         try:
             snap = stats.snapshot()
             state = health.check(snap.at)
@@ -44,6 +60,26 @@ class Command(MonitorCommand):
         if problems:
             # The figures (with their health) are already out: under --json no second document.
             raise MonitorCommandError("; ".join(problems), code="problems", returncode=1, result_written=True)
+
+    def _watch(self, interval: float) -> None:
+        """Redraw the text figures every ``interval`` seconds until Ctrl-C (which exits 0)."""
+        # On a terminal, home the cursor and clear the screen, as top does; into a file or a
+        # pipe, frames follow each other with a blank line between them.
+        clear = "\x1b[H\x1b[2J" if self.stdout.isatty() else ""
+        try:
+            while True:
+                snap = stats.snapshot()
+                state = health.check(snap.at)
+                if clear:
+                    self.stdout.write(clear, ending="")
+                self._write_text(snap, state)
+                self.say(_("Refreshed every %(seconds)g s; Ctrl-C stops.") % {"seconds": interval})
+                self.stdout.flush()
+                time.sleep(interval)
+                if not clear:
+                    self.say("")
+        except KeyboardInterrupt:
+            return
 
     def _write_text(self, snap, state) -> None:
         names = dict(MonitoredOrder.State.choices)
