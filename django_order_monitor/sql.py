@@ -45,7 +45,7 @@ from django.db.models import Field, Model
 
 __all__ = [
     "can_return_inserted_rows", "can_return_rows", "connection_for", "delete_in", "insert_absent", "is_single_table",
-    "select_columns", "skip_locked", "update", "update_returning",
+    "select_columns", "skip_locked", "sliced_for_in", "update", "update_returning",
 ]
 
 
@@ -107,6 +107,17 @@ def can_return_inserted_rows(connection) -> bool:
     return can_return_rows(connection) or (
         connection.vendor == "mysql" and connection.mysql_is_mariadb and connection.mysql_version >= (10, 5)
     )
+
+
+def sliced_for_in(queryset, field: str = "pk"):
+    """A sliced ``queryset.values(field)``, usable as ``x__in=``: itself, or its values read now.
+
+    MariaDB and MySQL refuse ``IN (SELECT ... LIMIT n)``; there the values go
+    in as a list (one more query).
+    """
+    if connections[queryset.db].features.allow_sliced_subqueries_with_in:
+        return queryset
+    return [row[field] for row in queryset]
 
 
 def is_single_table(model: type[Model]) -> bool:

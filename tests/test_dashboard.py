@@ -105,8 +105,9 @@ def test_dashboard_query_count_does_not_grow_with_the_ledger(figures):
     for n in range(100, 160):
         entry = ledger(n, state="completed", finished_at=START, dispatched=START - MINUTE)
         StatusCheck.objects.create(monitored_order=entry, checked_at=START, latency_ms=5, result="completed")
-    # Session and user, then about twelve aggregates (on SQLite, two latency samples per provider).
-    assert queries() == before <= 20
+    # Session and user, then about twelve aggregates (on SQLite, two latency samples per provider;
+    # on MariaDB one more: the newest orders' ids read before the IN that may not hold a LIMIT).
+    assert queries() == before <= (21 if connection.vendor == "mysql" else 20)
 
 
 def test_snapshot_on_an_empty_ledger(clock):
