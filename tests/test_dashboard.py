@@ -197,3 +197,15 @@ def test_the_dashboard_shows_when_the_providers_call_budget_is_the_limit(clock, 
         r'<td class="num">100%</td><td class="num">2</td><td class="num">1 min 30 s</td></tr>'
     )
     assert re.search(row, page), page[page.index("om-budget") :][:800]
+
+
+def test_time_to_pin_is_exact_for_long_waits_on_every_database(clock):
+    """Hours and days to PIN (MariaDB's percentile_cont caps its result at 1e8: counted in microseconds, 100 s)."""
+    waits = [40, 3 * 3600, 26 * 3600, 47 * 3600]
+    for n, seconds in enumerate(waits, start=1):
+        dispatched = START - dt.timedelta(hours=48)
+        ledger(n, state="completed", dispatched=dispatched, finished_at=dispatched + dt.timedelta(seconds=seconds))
+    result = stats.time_to_pin(START - dt.timedelta(hours=48))
+    wanted = [percentiles.interpolate(waits, p / 100) for p in (50, 90, 99)]
+    assert (result.n, result.sampled) == (4, False)
+    assert [result.p50, result.p90, result.p99] == [pytest.approx(value) for value in wanted]
