@@ -54,10 +54,10 @@ class Problem:
 WRONG_VALUE = "{setting} is {value}; it must be {expected}."
 WRONG_VALUE_HINT = "Default: {setting} = {default}."
 
-#: A managed order model whose app has no migration: a warning for ``check`` and
+#: An order model whose app has no migration: a warning for ``check`` and
 #: ``makemigrations`` (which must still run), an error for ``migrate``.
 NO_ORDER_MIGRATIONS = (
-    "The order model {model} is managed but its app {app} has no migrations: "
+    "The app {app} of the order model {model} has no migrations: "
     "order_monitor's migrations depend on them, so migrate would stop."
 )
 NO_ORDER_MIGRATIONS_HINT = "Run 'python manage.py makemigrations {app}' first, then migrate."
@@ -622,7 +622,10 @@ def check_database(app_configs=None, databases=None, **kwargs) -> list:
 
 @register(Tags.models)
 def check_order_app_migrations(app_configs=None, databases=None, **kwargs) -> list:
-    """A managed order model whose app has no migrations makes ``migrate`` die with a bare ValueError.
+    """An order model whose app has no migrations makes ``migrate`` die with a bare ValueError.
+
+    Managed or not: order_monitor's first migration depends on the order
+    model's app, and ``startapp`` leaves an empty migrations package.
 
     An error where a command names databases (``migrate``), a warning elsewhere:
     ``makemigrations``, the fix, runs the checks too and must not be stopped.
@@ -631,8 +634,6 @@ def check_order_app_migrations(app_configs=None, databases=None, **kwargs) -> li
         model = get_order_model()
     except ImproperlyConfigured:
         return []  # order_monitor.E001
-    if not model._meta.managed:
-        return []  # legacy table: our own migration adds the column, nothing of the shop's is needed
     app = model._meta.app_label
     if _has_migration_files(app) is not False:
         return []

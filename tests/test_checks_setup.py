@@ -87,12 +87,12 @@ def test_a_managed_order_model_without_migrations_names_makemigrations_then_migr
     directory = project(tmp_path)
     done = manage(directory, "check")
     assert done.returncode == 0  # a warning: makemigrations, the fix, runs these checks too
-    assert "(order_monitor.W004) The order model orders.Order is managed but its app orders has no migrations" in done.stderr
+    assert "(order_monitor.W004) The app orders of the order model orders.Order has no migrations" in done.stderr
     done = manage(directory, "migrate")
     # Before: Django's own "ValueError: Dependency on app with no migrations: orders", a traceback.
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert "(order_monitor.E022) The order model orders.Order is managed but its app orders has no migrations" in done.stderr
+    assert "(order_monitor.E022) The app orders of the order model orders.Order has no migrations" in done.stderr
     assert "HINT: Run 'python manage.py makemigrations orders' first, then migrate." in done.stderr
     # Following the hint is all it takes.
     assert manage(directory, "makemigrations", "orders").returncode == 0
