@@ -8,9 +8,10 @@ pytest-django creates), ``REDIS_URL`` redis://127.0.0.1:6379/15.
 
 import os
 
-from huey import RedisHuey
-
 from tests.settings import *  # noqa: F401,F403
+
+# The same Redis queue (and REDIS_URL) as the PostgreSQL pass.
+from tests.settings_services import HUEY, REDIS_URL  # noqa: F401
 
 DATABASES = {
     "default": {
@@ -29,11 +30,3 @@ DATABASES = {
         },
     }
 }
-
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-HUEY = RedisHuey(
-    os.environ.get("ORDER_MONITOR_TEST_HUEY_NAME", "order-monitor-tests"),
-    url=REDIS_URL,
-    immediate=False,
-    results=False,
-)
