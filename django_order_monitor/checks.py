@@ -194,7 +194,7 @@ class Problems:
     DATABASE_UNSUPPORTED = Problem(
         "order_monitor.E025",
         "The database {alias} is {database}, which the monitor does not support.",
-        "Use one of: {supported} (the claim and the sweep need SELECT ... FOR UPDATE SKIP LOCKED).",
+        "Use one of: {supported} (the sweep needs SELECT ... FOR UPDATE SKIP LOCKED).",
     )
     HUEY_APP_MISSING = Problem(
         "order_monitor.E026",

@@ -27,11 +27,12 @@ Write-back and history insert both through the ORM: +31 %. The history row
 (one ``INSERT``) is no longer written here: through the ORM it cost +7 %, so
 the engine saves it with the ORM.
 
-Vendor differences live here, nowhere else in the engine. ``RETURNING``
+The differences between databases in the engine's statements (returning
+rows, skipping locked rows, limits in subqueries) live here too. ``RETURNING``
 needs PostgreSQL or SQLite 3.35+ (:func:`can_return_rows`); MariaDB and
 MySQL have no ``UPDATE ... RETURNING``, so callers keep an ORM path for them.
 :func:`skip_locked` takes rows that no other transaction holds, on every
-database that can (PostgreSQL, MariaDB 10.6+, MySQL 8.0.1+).
+database that can (PostgreSQL, MariaDB 10.6+, MySQL).
 """
 
 from __future__ import annotations
@@ -54,12 +55,12 @@ def connection_for(model: type[Model]):
     return connections[router.db_for_write(model)]
 
 
-#: The databases the monitor runs on, as named to users. The claim and the sweep
-#: skip locked rows (``SELECT ... FOR UPDATE SKIP LOCKED``), which sets the
-#: oldest MariaDB and MySQL; SQLite has one writer at a time and needs no lock.
-SUPPORTED_DATABASES = "PostgreSQL, SQLite, MariaDB 10.6+, MySQL 8.0.1+"
+#: The databases the monitor runs on, as named to users. The sweep skips locked
+#: rows (``SELECT ... FOR UPDATE SKIP LOCKED``): MariaDB from 10.6; MySQL from
+#: 8.0.1, below Django 5.2's own floor, 8.0.11. SQLite has one writer at a time.
+SUPPORTED_DATABASES = "PostgreSQL, SQLite, MariaDB 10.6+, MySQL 8.0.11+"
 MIN_MARIADB = (10, 6)
-MIN_MYSQL = (8, 0, 1)
+MIN_MYSQL = (8, 0, 11)
 
 
 def unsupported(connection, *, connect: bool) -> str | None:

@@ -125,7 +125,7 @@ def test_a_database_the_monitor_does_not_run_on_is_refused_naming_the_supported_
         "(order_monitor.E020) The database 'default' is CockroachDB (cockroach_backend), which the monitor does not support."
         in done.stderr
     )
-    assert "HINT: Use one of: PostgreSQL, SQLite, MariaDB 10.6+, MySQL 8.0.1+" in done.stderr
+    assert "HINT: Use one of: PostgreSQL, SQLite, MariaDB 10.6+, MySQL 8.0.11+" in done.stderr
 
 
 @pytest.mark.django_db
