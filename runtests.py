@@ -3,8 +3,8 @@
 
     python runtests.py [pytest args]
 
-The second pass needs PostgreSQL and Redis (see tests/settings_services.py for
-the environment it reads), the third MariaDB (or MySQL), its driver
+The PostgreSQL pass needs PostgreSQL and Redis (see tests/settings_services.py
+for the environment it reads), the MariaDB pass MariaDB (or MySQL), its driver
 ``mysqlclient`` and Redis (tests/settings_mariadb.py). Where they do not
 answer, a pass is skipped and the summary says so; with
 ORDER_MONITOR_TEST_SERVICES=1 (as CI sets) it fails instead. The last line is
