@@ -78,7 +78,7 @@ def test_a_missing_djhuey_app_stops_check_and_names_the_fix(tmp_path):
     manage(directory, "makemigrations", "orders")
     done = manage(directory, "check")
     assert done.returncode == 1
-    assert "(order_monitor.E024) 'huey.contrib.djhuey' is not in INSTALLED_APPS: manage.py run_huey is an unknown command" in done.stderr
+    assert "(order_monitor.E026) 'huey.contrib.djhuey' is not in INSTALLED_APPS: manage.py run_huey is an unknown command" in done.stderr
     assert "HINT: Add 'huey.contrib.djhuey' to INSTALLED_APPS (and a HUEY setting)." in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -87,12 +87,12 @@ def test_a_managed_order_model_without_migrations_names_makemigrations_then_migr
     directory = project(tmp_path)
     done = manage(directory, "check")
     assert done.returncode == 0  # a warning: makemigrations, the fix, runs these checks too
-    assert "(order_monitor.W004) The app orders of the order model orders.Order has no migrations" in done.stderr
+    assert "(order_monitor.W005) The app orders of the order model orders.Order has no migrations" in done.stderr
     done = manage(directory, "migrate")
     # Before: Django's own "ValueError: Dependency on app with no migrations: orders", a traceback.
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert "(order_monitor.E025) The app orders of the order model orders.Order has no migrations" in done.stderr
+    assert "(order_monitor.E027) The app orders of the order model orders.Order has no migrations" in done.stderr
     assert "HINT: Run 'python manage.py makemigrations orders' first, then migrate." in done.stderr
     # Following the hint is all it takes.
     assert manage(directory, "makemigrations", "orders").returncode == 0
@@ -122,7 +122,7 @@ def test_a_database_the_monitor_does_not_run_on_is_refused_naming_the_supported_
     done = manage(directory, "check")
     assert done.returncode == 1
     assert (
-        "(order_monitor.E023) The database 'default' is CockroachDB (cockroach_backend), which the monitor does not support."
+        "(order_monitor.E025) The database 'default' is CockroachDB (cockroach_backend), which the monitor does not support."
         in done.stderr
     )
     assert "HINT: Use one of: PostgreSQL, SQLite, MariaDB 10.6+, MySQL 8.0.11+" in done.stderr
@@ -144,13 +144,13 @@ def test_a_mariadb_or_mysql_without_skip_locked_stops_migrate(monkeypatch, maria
     with pytest.raises(SystemCheckError) as raised:
         call_command("check", databases=["default"])
     message = str(raised.value)
-    assert f"(order_monitor.E023) The database 'default' is {shown}, which the monitor does not support." in message
+    assert f"(order_monitor.E025) The database 'default' is {shown}, which the monitor does not support." in message
     assert sql.SUPPORTED_DATABASES in message
 
 
 @pytest.mark.django_db
 def test_the_database_of_this_run_is_supported():
-    messages = [m for m in sql_checks(["default"]) if m.id == "order_monitor.E023"]
+    messages = [m for m in sql_checks(["default"]) if m.id == "order_monitor.E025"]
     assert messages == []
 
 
