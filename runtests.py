@@ -1,16 +1,19 @@
 #!/usr/bin/env python
-"""Run the whole test suite: unit tests on SQLite (and the multi-database tests), then everything again on PostgreSQL + Redis.
+"""Run the whole test suite: unit tests on SQLite (and the multi-database tests), then everything again on PostgreSQL + Redis, then on MariaDB + Redis.
 
     python runtests.py [pytest args]
 
-The second pass needs PostgreSQL and Redis (see tests/settings_services.py for
-the environment it reads). Where they do not answer, it is skipped and the
-summary says so; with ORDER_MONITOR_TEST_SERVICES=1 (as CI sets) it fails
-instead. The last line is the combined count: "total: N passed, N failed, N skipped".
+The PostgreSQL pass needs PostgreSQL and Redis (see tests/settings_services.py
+for the environment it reads), the MariaDB pass MariaDB (or MySQL), its driver
+``mysqlclient`` and Redis (tests/settings_mariadb.py). Where they do not
+answer, a pass is skipped and the summary says so; with
+ORDER_MONITOR_TEST_SERVICES=1 (as CI sets) it fails instead. The last line is
+the combined count: "total: N passed, N failed, N skipped".
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -31,12 +34,33 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
+def redis_address() -> tuple[str, int]:
+    url = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
+    return url.hostname or "127.0.0.1", url.port or 6379
+
+
+def unreachable(services: list[tuple[str, tuple[str, int]]]) -> str | None:
+    missing = [f"{name} at {host}:{port}" for name, (host, port) in services if not reachable(host, port)]
+    return ", ".join(missing) + " not reachable" if missing else None
+
+
 def services_problem() -> str | None:
     pg = (os.environ.get("PGHOST", "127.0.0.1"), int(os.environ.get("PGPORT", "5432")))
-    redis_url = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
-    redis = (redis_url.hostname or "127.0.0.1", redis_url.port or 6379)
-    missing = [f"{name} at {host}:{port}" for name, (host, port) in (("PostgreSQL", pg), ("Redis", redis)) if not reachable(host, port)]
-    return ", ".join(missing) + " not reachable" if missing else None
+    return unreachable([("PostgreSQL", pg), ("Redis", redis_address())])
+
+
+def mariadb_problem() -> str | None:
+    if importlib.util.find_spec("MySQLdb") is None:
+        return 'the MariaDB/MySQL driver is not installed (pip install -e ".[mysql]")'
+    mariadb = (os.environ.get("MYSQL_HOST", "127.0.0.1"), int(os.environ.get("MYSQL_PORT", "3306")))
+    return unreachable([("MariaDB", mariadb), ("Redis", redis_address())])
+
+
+#: The passes after the SQLite one: (label, settings module, what they need, how to get it).
+SERVER_PASSES = [
+    ("all tests: PostgreSQL + Redis", "tests.settings_services", services_problem, "Start them (or set PGHOST/REDIS_URL)"),
+    ("all tests: MariaDB + Redis", "tests.settings_mariadb", mariadb_problem, "Start them (or set MYSQL_HOST/REDIS_URL)"),
+]
 
 
 def run_pass(label: str, settings: str, extra: list[str], report: Path) -> int:
@@ -73,16 +97,16 @@ def main(argv: list[str]) -> int:
             codes.append(
                 run_pass("the order model on a second database: SQLite", "tests.settings_multidb", ["tests/multidb", *argv], reports[-1])
             )
-        problem = services_problem()
-        if problem and not required:
-            notes.append(f"SKIPPED the PostgreSQL + Redis pass: {problem}. Start them (or set PGHOST/REDIS_URL) to run it.")
-        else:
-            if problem:
+        for number, (label, settings, problem_of, remedy) in enumerate(SERVER_PASSES, start=1):
+            problem = problem_of()
+            if problem and not required:
+                notes.append(f"SKIPPED the {label.split(': ')[1]} pass: {problem}. {remedy} to run it.")
+            elif problem:
                 notes.append(f"FAILED: ORDER_MONITOR_TEST_SERVICES=1 but {problem}.")
                 codes.append(1)
             else:
-                reports.append(Path(tmp, "services.xml"))
-                codes.append(run_pass("all tests: PostgreSQL + Redis", "tests.settings_services", argv, reports[-1]))
+                reports.append(Path(tmp, f"pass{number}.xml"))
+                codes.append(run_pass(label, settings, argv, reports[-1]))
         totals = [sum(column) for column in zip(*(counts(r) for r in reports), strict=True)]
     # pytest exits 5 when it collected nothing (e.g. a -k that matches no test in one pass).
     failed = any(code not in (0, 5) for code in codes) or all(code == 5 for code in codes)

@@ -16,6 +16,8 @@ Longer than 300 lines on purpose: the table and the checks that use it are read 
 
 from __future__ import annotations
 
+import importlib.util
+import pkgutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,14 @@ class Problem:
 #: The message of every setting whose value breaks its rule (conf.Rule), whatever its id.
 WRONG_VALUE = "{setting} is {value}; it must be {expected}."
 WRONG_VALUE_HINT = "Default: {setting} = {default}."
+
+#: An order model whose app has no migration: a warning for ``check`` and
+#: ``makemigrations`` (which must still run), an error for ``migrate``.
+NO_ORDER_MIGRATIONS = (
+    "The app {app} of the order model {model} has no migrations: "
+    "order_monitor's migrations depend on them, so migrate would stop."
+)
+NO_ORDER_MIGRATIONS_HINT = "Run 'python manage.py makemigrations {app}' first, then migrate."
 
 
 class Problems:
@@ -181,6 +191,17 @@ class Problems:
         "ORDER_MONITOR_HEALTH_TOKEN must be None or a non-empty string, not {type}.",
         "Set it to a long random string for probes (sent as 'Authorization: Bearer ...'), or None for staff logins only.",
     )
+    DATABASE_UNSUPPORTED = Problem(
+        "order_monitor.E025",
+        "The database {alias} is {database}, which the monitor does not support.",
+        "Use one of: {supported} (the sweep needs SELECT ... FOR UPDATE SKIP LOCKED).",
+    )
+    HUEY_APP_MISSING = Problem(
+        "order_monitor.E026",
+        "'huey.contrib.djhuey' is not in INSTALLED_APPS: manage.py run_huey is an unknown command, so no order is checked.",
+        "Add 'huey.contrib.djhuey' to INSTALLED_APPS (and a HUEY setting).",
+    )
+    ORDER_APP_WITHOUT_MIGRATIONS = Problem("order_monitor.E027", NO_ORDER_MIGRATIONS, NO_ORDER_MIGRATIONS_HINT)
     HUEY_IMMEDIATE = Problem(
         "order_monitor.W001",
         "Huey runs in immediate mode: delayed status checks never run.",
@@ -193,6 +214,7 @@ class Problems:
         "Use HUEY = {{'huey_class': 'huey.PriorityRedisHuey', ...}} (Redis 5 or later), or SqliteHuey.",
         Warning,
     )
+    ORDER_APP_WITHOUT_MIGRATIONS_YET = Problem("order_monitor.W005", NO_ORDER_MIGRATIONS, NO_ORDER_MIGRATIONS_HINT, Warning)
     UNKNOWN_SETTING = Problem(
         "order_monitor.W002", "Unknown setting {name}; it is ignored.", "Check the spelling against the README's settings table.", Warning
     )
@@ -575,6 +597,74 @@ def check_metrics(app_configs=None, **kwargs) -> list:
     if value is not None and not metrics.available():
         return [Problems.METRICS_LIBRARY_MISSING()]
     return []
+# -- the database, and the migrations ours depend on ---------------------------------------------
+
+
+@register(Tags.database)
+def check_database(app_configs=None, databases=None, **kwargs) -> list:
+    """Refuse a database the monitor does not run on: by vendor always, by version when connecting.
+
+    ``databases`` is None under plain ``manage.py check`` (no query is made then);
+    ``migrate`` and ``check --database`` name the databases to connect to.
+    """
+    from django.db import connections, router
+
+    from . import sql
+    from .models import MonitoredOrder
+
+    errors = []
+    for alias in connections if databases is None else databases:
+        if not router.allow_migrate_model(alias, MonitoredOrder):
+            continue
+        database = sql.unsupported(connections[alias], connect=databases is not None)
+        if database:
+            errors.append(Problems.DATABASE_UNSUPPORTED(alias=repr(alias), database=database, supported=sql.SUPPORTED_DATABASES))
+    return errors
+
+
+@register(Tags.models)
+def check_order_app_migrations(app_configs=None, databases=None, **kwargs) -> list:
+    """An order model whose app has no migrations makes ``migrate`` die with a bare ValueError.
+
+    Managed or not: order_monitor's first migration depends on the order
+    model's app, and ``startapp`` leaves an empty migrations package.
+
+    An error where a command names databases (``migrate``), a warning elsewhere:
+    ``makemigrations``, the fix, runs the checks too and must not be stopped.
+    """
+    try:
+        model = get_order_model()
+    except ImproperlyConfigured:
+        return []  # order_monitor.E001
+    app = model._meta.app_label
+    if _has_migration_files(app) is not False:
+        return []
+    problem = Problems.ORDER_APP_WITHOUT_MIGRATIONS if databases else Problems.ORDER_APP_WITHOUT_MIGRATIONS_YET
+    return [problem(model=model._meta.label, app=app)]
+
+
+def _has_migration_files(app_label: str) -> bool | None:
+    """Whether the app's migrations package holds a migration; None when it has no such package.
+
+    Django treats an app without a migrations package as unmigrated and creates
+    its tables itself; only a package with no migration in it (what
+    ``startapp`` leaves) breaks a dependency on the app. Reads the files only.
+    """
+    from django.db.migrations.loader import MigrationLoader
+
+    module_name, _explicit = MigrationLoader.migrations_module(app_label)
+    if module_name is None:
+        return None
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except ImportError:
+        return None
+    # No package, or a namespace package (a directory without __init__.py): unmigrated.
+    if spec is None or spec.submodule_search_locations is None or spec.origin is None:
+        return None
+    return any(
+        not is_package and name[0] not in "_~" for _, name, is_package in pkgutil.iter_modules(spec.submodule_search_locations)
+    )
 
 
 # -- Huey and spelling ------------------------------------------------------------------------
@@ -594,7 +684,11 @@ def _huey_storage_class(huey: Any) -> type | None:
 
 @register()
 def check_huey(app_configs=None, **kwargs) -> list:
+    from django.apps import apps
+
     warnings = []
+    if not apps.is_installed("huey.contrib.djhuey"):
+        warnings.append(Problems.HUEY_APP_MISSING())
     huey = getattr(django_settings, "HUEY", None)
     immediate = huey.get("immediate", django_settings.DEBUG) if isinstance(huey, dict) else getattr(huey, "immediate", False)
     if immediate:

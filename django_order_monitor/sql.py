@@ -15,6 +15,7 @@ two-core machine, median of the paired differences; hand-written: median
     update_returning  claim + read the ledger row    the ORM has no UPDATE ... RETURNING
     insert_absent     start many, say which are new  the ORM's bulk_create(ignore_conflicts=True)
                                                      does not say which rows it inserted
+                                                     (MariaDB: INSERT IGNORE ... RETURNING)
     update            shop write-back                ORM .update(): +34 % CPU per check
                       ledger release (leases)        ORM .update(): +16 %
     select_columns    the shop's two status columns  ORM .values().first(): +29 %
@@ -26,8 +27,12 @@ Write-back and history insert both through the ORM: +31 %. The history row
 (one ``INSERT``) is no longer written here: through the ORM it cost +7 %, so
 the engine saves it with the ORM.
 
-``RETURNING`` needs PostgreSQL or SQLite 3.35+ (:func:`can_return_rows`);
-callers keep an ORM path for other databases.
+The differences between databases in the engine's statements (returning
+rows, skipping locked rows, limits in subqueries) live here too. ``RETURNING``
+needs PostgreSQL or SQLite 3.35+ (:func:`can_return_rows`); MariaDB and
+MySQL have no ``UPDATE ... RETURNING``, so callers keep an ORM path for them.
+:func:`skip_locked` takes rows that no other transaction holds, on every
+database that can (PostgreSQL, MariaDB 10.6+, MySQL).
 """
 
 from __future__ import annotations
@@ -40,8 +45,8 @@ from django.db import connections, router
 from django.db.models import Field, Model
 
 __all__ = [
-    "can_return_rows", "connection_for", "delete_in", "insert_absent", "is_single_table", "select_columns", "update",
-    "update_returning",
+    "can_return_inserted_rows", "can_return_rows", "connection_for", "delete_in", "insert_absent", "is_single_table",
+    "select_columns", "skip_locked", "sliced_for_in", "update", "update_returning",
 ]
 
 M = TypeVar("M", bound=Model)
@@ -52,11 +57,70 @@ def connection_for(model: type[Model]):
     return connections[router.db_for_write(model)]
 
 
+#: The databases the monitor runs on, as named to users. The sweep skips locked
+#: rows (``SELECT ... FOR UPDATE SKIP LOCKED``): MariaDB from 10.6; MySQL from
+#: 8.0.1, below Django 5.2's own floor, 8.0.11. SQLite has one writer at a time.
+SUPPORTED_DATABASES = "PostgreSQL, SQLite, MariaDB 10.6+, MySQL 8.0.11+"
+MIN_MARIADB = (10, 6)
+MIN_MYSQL = (8, 0, 11)
+
+
+def unsupported(connection, *, connect: bool) -> str | None:
+    """What the database of ``connection`` is, when the monitor cannot run on it; else None.
+
+    Without ``connect`` only the vendor is judged (no query is made); with it,
+    the server's version too.
+    """
+    if connection.vendor in ("postgresql", "sqlite"):
+        return None
+    if connection.vendor != "mysql":
+        return f"{connection.display_name} ({connection.settings_dict['ENGINE']})"
+    if not connect:
+        return None
+    version = ".".join(str(part) for part in connection.mysql_version)
+    if connection.mysql_is_mariadb:
+        return None if connection.mysql_version >= MIN_MARIADB else f"MariaDB {version}"
+    return None if connection.mysql_version >= MIN_MYSQL else f"MySQL {version}"
+
+
 def can_return_rows(connection) -> bool:
     """True when the database takes ``RETURNING`` on INSERT and UPDATE."""
     return connection.vendor == "postgresql" or (
         connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
     )
+
+
+def skip_locked(queryset):
+    """``queryset`` locking the rows it reads, skipping rows another transaction holds.
+
+    Unchanged where the database cannot skip locked rows (SQLite: one writer at
+    a time anyway). Only its own table's rows are locked where the database can
+    say so (``FOR UPDATE OF``: PostgreSQL, MySQL; MariaDB cannot, and locks the
+    rows of every table the query reads). Call inside ``transaction.atomic()``.
+    """
+    features = connections[queryset.db].features
+    if not features.has_select_for_update_skip_locked:
+        return queryset
+    of = ("self",) if features.has_select_for_update_of else ()
+    return queryset.select_for_update(skip_locked=True, of=of)
+
+
+def can_return_inserted_rows(connection) -> bool:
+    """True when INSERT takes ``RETURNING``: where :func:`can_return_rows`, and MariaDB 10.5+."""
+    return can_return_rows(connection) or (
+        connection.vendor == "mysql" and connection.mysql_is_mariadb and connection.mysql_version >= (10, 5)
+    )
+
+
+def sliced_for_in(queryset, field: str = "pk"):
+    """A sliced ``queryset.values(field)``, usable as ``x__in=``: itself, or its values read now.
+
+    MariaDB and MySQL refuse ``IN (SELECT ... LIMIT n)``; there the values go
+    in as a list (one more query).
+    """
+    if connections[queryset.db].features.allow_sliced_subqueries_with_in:
+        return queryset
+    return [row[field] for row in queryset]
 
 
 def is_single_table(model: type[Model]) -> bool:
@@ -68,9 +132,10 @@ def is_single_table(model: type[Model]) -> bool:
 def insert_absent(instances: Sequence[M], unique_attname: str) -> list[M]:
     """INSERT many rows in one statement, skipping any whose ``unique_attname`` is taken.
 
-    ``INSERT ... ON CONFLICT (column) DO NOTHING RETURNING pk, column``: returns
-    the instances actually inserted (primary key set, marked as saved). Only
-    where :func:`can_return_rows` is true.
+    ``INSERT ... ON CONFLICT (column) DO NOTHING RETURNING pk, column`` (on
+    MariaDB ``INSERT IGNORE ... RETURNING``, which returns only the rows it
+    inserted): returns the instances actually inserted (primary key set,
+    marked as saved). Only where :func:`can_return_inserted_rows` is true.
     """
     if not instances:
         return []
@@ -255,6 +320,11 @@ def _insert_absent_sql(model, unique_attname, rows, alias, vendor) -> str:
     unique = quoted_columns(model, vendor)[unique_attname]
     values = ", ".join([_row_placeholders(model)] * rows)
     pk = _quote(connection, model._meta.pk.column)
+    if vendor == "mysql":
+        # MariaDB has no ON CONFLICT; IGNORE skips the rows whose unique key is taken
+        # (as the ORM's bulk_create(ignore_conflicts=True) does there).
+        head = _insert_head(model, alias, vendor).replace("INSERT INTO", "INSERT IGNORE INTO", 1)
+        return f"{head}{values} RETURNING {pk}, {unique}"
     return f"{_insert_head(model, alias, vendor)}{values} ON CONFLICT ({unique}) DO NOTHING RETURNING {pk}, {unique}"
 
 

@@ -1,13 +1,17 @@
-"""Settings of the ``run_huey`` consumers the integration tests start (PostgreSQL + Redis).
+"""Settings of the ``run_huey`` consumers the integration tests start (PostgreSQL or MariaDB, + Redis).
 
 Times are compressed (seconds instead of minutes) and read from the environment
-the test sets: ``ORDER_MONITOR_TEST_ZNET_URL``, ``..._DB_NAME`` (the test database).
+the test sets: ``ORDER_MONITOR_TEST_ZNET_URL``, ``..._DB_NAME`` (the test database),
+``..._DATABASE`` (``mysql`` for the MariaDB pass; PostgreSQL otherwise).
 """
 
 import json
 import os
 
-from tests.settings_services import *  # noqa: F401,F403
+if os.environ.get("ORDER_MONITOR_TEST_DATABASE") == "mysql":
+    from tests.settings_mariadb import *  # noqa: F401,F403
+else:
+    from tests.settings_services import *  # noqa: F401,F403
 
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 

@@ -117,7 +117,8 @@ def test_select_all_on_the_shop_orders_queues_the_followed_and_names_the_others(
 
 def test_select_all_check_now_queues_chunks_that_queue_one_check_per_followed_order(operator, followed, queue):
     followed(1200)
-    MonitoredOrder.objects.filter(pk__in=MonitoredOrder.objects.order_by("pk")[:10]).update(state="completed")
+    first_ten = list(MonitoredOrder.objects.order_by("pk").values_list("pk", flat=True)[:10])
+    MonitoredOrder.objects.filter(pk__in=first_ten).update(state="completed")
     response = select_all(operator, LEDGER, "monitor_check_now", post="")
     assert said(response) == [
         "Queued status checks of 1200 orders in the background; orders no longer followed are skipped."

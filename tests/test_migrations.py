@@ -1,4 +1,4 @@
-"""The provider_referans migration on a legacy, unmanaged table (SQLite and PostgreSQL)."""
+"""The provider_referans migration on a legacy, unmanaged table (SQLite, PostgreSQL, MariaDB)."""
 
 import io
 
@@ -23,11 +23,16 @@ def indexes_on_column():
     return [name for name, info in constraints.items() if info["columns"] == [COLUMN] and info["index"]]
 
 
+def q(name):
+    return connection.ops.quote_name(name)
+
+
 def drop_column():
     with connection.cursor() as cursor:
         for name in indexes_on_column():
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-        cursor.execute(f"ALTER TABLE {TABLE} DROP COLUMN {COLUMN}")
+            # MariaDB/MySQL name the table an index belongs to.
+            cursor.execute(f"DROP INDEX {q(name)}" + (f" ON {q(TABLE)}" if connection.vendor == "mysql" else ""))
+        cursor.execute(f"ALTER TABLE {q(TABLE)} DROP COLUMN {q(COLUMN)}")
 
 
 def test_migrate_added_the_column_and_one_index():
@@ -64,11 +69,25 @@ def test_sqlmigrate_prints_sql_a_dba_can_run_by_hand():
     out = io.StringIO()
     call_command("sqlmigrate", "order_monitor", "0002", stdout=out)
     sql = out.getvalue()
-    if connection.vendor == "postgresql":
-        assert 'ALTER TABLE "product_orders" ADD COLUMN IF NOT EXISTS "provider_referans" varchar(255) NULL;' in sql
-    else:
-        assert 'ALTER TABLE "product_orders" ADD COLUMN "provider_referans" varchar(255) NULL;' in sql
-    assert 'CREATE INDEX IF NOT EXISTS "product_orders_provider_referans_om_idx" ON "product_orders" ("provider_referans");' in sql
+    # PostgreSQL and MariaDB guard both statements; SQLite has no ADD COLUMN IF NOT EXISTS.
+    guarded = "IF NOT EXISTS " if connection.vendor in ("postgresql", "mysql") else ""
+    assert f"ALTER TABLE {q(TABLE)} ADD COLUMN {guarded}{q(COLUMN)} varchar(255) NULL;" in sql
+    assert f"CREATE INDEX IF NOT EXISTS {q(TABLE + '_' + COLUMN + '_om_idx')} ON {q(TABLE)} ({q(COLUMN)});" in sql
+
+
+def test_sqlmigrate_on_mysql_says_to_skip_what_exists(monkeypatch):
+    """MySQL (unlike MariaDB) has no IF NOT EXISTS for either statement: the SQL says so."""
+    if connection.vendor != "mysql":
+        pytest.skip("MySQL's dialect")
+    from django.db import connections
+
+    monkeypatch.setitem(connections["default"].__dict__, "mysql_is_mariadb", False)
+    out = io.StringIO()
+    call_command("sqlmigrate", "order_monitor", "0002", stdout=out)
+    sql = out.getvalue()
+    assert "skip any whose column or index the table already has" in sql
+    assert f"ALTER TABLE {q(TABLE)} ADD COLUMN {q(COLUMN)} varchar(255) NULL;" in sql
+    assert f"CREATE INDEX {q(TABLE + '_' + COLUMN + '_om_idx')} ON {q(TABLE)} ({q(COLUMN)});" in sql
 
 
 def test_dba_runs_the_sql_then_migrate_finds_nothing_to_do():
@@ -103,6 +122,8 @@ def shop_schema(monkeypatch):
     """A copy of the legacy table, without the reference column, in a schema of its own."""
     from tests.testapp.models import ProductOrder
 
+    if connection.vendor != "postgresql":
+        pytest.skip("a schema inside a database is PostgreSQL's")
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
         cursor.execute(f'CREATE SCHEMA "{SCHEMA}"')

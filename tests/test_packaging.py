@@ -143,10 +143,11 @@ def test_the_metadata_states_the_licence_classifiers_and_extras(dists):
         assert metadata["Requires-Python"] == ">=3.10"
 
     requirements = _requirements(dists.wheel_metadata)
-    assert set(requirements) == {"", "redis", "postgres", "metrics", "test", "browser", "typecheck"}
+    assert set(requirements) == {"", "redis", "postgres", "mysql", "metrics", "test", "browser", "typecheck"}
     assert set(requirements[""]) == {"django", "huey", "requests"}, "redis is an extra: SqliteHuey shops go without"
     assert set(requirements["redis"]) == {"redis"}
     assert set(requirements["postgres"]) == {"psycopg"}
+    assert set(requirements["mysql"]) == {"mysqlclient"}
     assert set(requirements["browser"]) == {"playwright"}
     assert set(requirements["metrics"]) == {"prometheus-client"}, "prometheus-client is an extra: imported only when on"
     assert {"django-stubs", "types-requests"} <= set(requirements["typecheck"])

@@ -231,11 +231,11 @@ def _started(entry: MonitoredOrder) -> None:
 def _insert_absent(candidates: list[MonitoredOrder]) -> list[MonitoredOrder]:
     """Insert the candidates whose orders are not followed yet; returns those inserted (pk set).
 
-    One statement (``INSERT ... ON CONFLICT DO NOTHING RETURNING``) on
-    PostgreSQL and SQLite, whatever the number of orders; the ORM, order by
-    order, elsewhere.
+    One statement (``INSERT ... RETURNING``) on PostgreSQL, SQLite and
+    MariaDB, whatever the number of orders; the ORM, order by order, elsewhere
+    (MySQL).
     """
-    if sql.can_return_rows(sql.connection_for(MonitoredOrder)):
+    if sql.can_return_inserted_rows(sql.connection_for(MonitoredOrder)):
         return sql.insert_absent(candidates, "order_id")
     inserted = []
     for entry in candidates:

@@ -1,8 +1,9 @@
 """Percentiles of a column over a queryset: in the database where it can, from a sample where not.
 
-PostgreSQL computes them exactly (``percentile_cont``); elsewhere (SQLite) they
-come from the newest :data:`SAMPLE_SIZE` values, interpolated the same way, and
-say so (``sampled``).
+PostgreSQL computes them exactly (``percentile_cont``, an aggregate there), and
+so does MariaDB (where ``percentile_cont`` is a window function only); elsewhere
+(SQLite, MySQL) they come from the newest :data:`SAMPLE_SIZE` values,
+interpolated the same way, and say so (``sampled``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import Aggregate, Count, FloatField
+from django.db.models import Aggregate, Count, FloatField, Func, Window
 from django.db.models.functions import Extract
 
 __all__ = ["SAMPLE_SIZE", "PercentileCont", "Percentiles", "interpolate", "of_durations", "sampled"]
@@ -52,13 +53,34 @@ class PercentileCont(Aggregate):
 
 def of_durations(queryset, expression, *, newest: str) -> Percentiles:
     """p50/p90/p99 of ``expression`` (a duration, in seconds) over ``queryset``; ``newest`` orders the sample."""
-    if connections[queryset.db].vendor == "postgresql":
+    database = connections[queryset.db]
+    if database.vendor == "postgresql":
         seconds = Extract(expression, "epoch")
         row = queryset.aggregate(
             n=Count("pk"), **{f"p{p}": PercentileCont(seconds, p / 100) for p in (50, 90, 99)}
         )
         return Percentiles(row["n"], row["p50"], row["p90"], row["p99"])
+    if database.vendor == "mysql" and database.mysql_is_mariadb:
+        return _over_window(queryset, expression)
     return sampled(queryset, expression, newest, queryset.count())
+
+
+def _over_window(queryset, expression) -> Percentiles:
+    """MariaDB: ``percentile_cont(...) WITHIN GROUP (...) OVER ()`` gives every row the same value; one row is read."""
+    n = queryset.count()
+    if not n:
+        return Percentiles(0)
+    # MariaDB returns percentile_cont as a DECIMAL with 8 integer digits: anything from 1e8
+    # up comes back as 1e8. A duration is microseconds there (TIMESTAMPDIFF(MICROSECOND, ...)),
+    # so it is divided into seconds inside the query, keeping it far below that.
+    value = Func(expression, template="(%(expressions)s / 1000000)", output_field=FloatField()) if _is_duration(expression) else expression
+    window = {f"p{p}": Window(PercentileCont(value, p / 100)) for p in (50, 90, 99)}
+    row = queryset.order_by().annotate(**window).values(*window)[0]
+    return Percentiles(n, *(None if row[f"p{p}"] is None else float(row[f"p{p}"]) for p in (50, 90, 99)))
+
+
+def _is_duration(expression) -> bool:
+    return getattr(getattr(expression, "output_field", None), "get_internal_type", lambda: "")() == "DurationField"
 
 
 def sampled(queryset, expression, newest: str, n: int) -> Percentiles:

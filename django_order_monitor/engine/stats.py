@@ -19,6 +19,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from .. import sql
 from ..conf import app_settings
 from ..models import MonitoredOrder, StatusCheck, ledger_database
 from . import percentiles
@@ -242,7 +243,7 @@ def checks_per_order(since: dt.datetime) -> dict[str, Any]:
     orders = ended.count()
     if not orders:
         return {"orders": 0, "mean": None, "max": 0, "sampled": False}
-    newest = ended.order_by("-finished_at").values("pk")[:SAMPLE_SIZE]
+    newest = sql.sliced_for_in(ended.order_by("-finished_at").values("pk")[:SAMPLE_SIZE])
     totals = (
         StatusCheck.objects.filter(monitored_order__in=newest)
         .order_by()

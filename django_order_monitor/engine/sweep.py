@@ -13,10 +13,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from .. import sql
 from ..conf import app_settings
 from ..models import MonitoredOrder, ledger_database
 from ..shop import orders
@@ -107,11 +108,8 @@ def run_sweep(
 
     spacing = dt.timedelta(seconds=float(app_settings.SWEEP_SPACING))
     with transaction.atomic(using=ledger_database()):
-        due = due_for_sweep(now, provider)
-        if connections[ledger_database()].features.has_select_for_update_skip_locked:
-            # Two sweeps at once (a second consumer without -n) split the work.
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        entries = list(due[:limit])
+        # Two sweeps at once (a second consumer without -n) split the work.
+        entries = list(sql.skip_locked(due_for_sweep(now, provider))[:limit])
         position = 0
         for entry in entries:
             # Checks are spread out (provider etiquette) and marked task-driven,

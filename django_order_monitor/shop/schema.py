@@ -6,6 +6,10 @@ missing, never drops anything on reversal, and prints idempotent SQL under
 ``sqlmigrate`` so a DBA can run it by hand. A schema-qualified ``db_table`` on
 PostgreSQL is found in its schema; a table that does not exist stops
 ``migrate`` with a message instead of a silent success.
+
+Idempotent DDL by database: PostgreSQL and MariaDB take both ``ADD COLUMN IF
+NOT EXISTS`` and ``CREATE INDEX IF NOT EXISTS``; SQLite only the second;
+MySQL neither, so its ``sqlmigrate`` output says to skip what already exists.
 """
 
 from __future__ import annotations
@@ -63,6 +67,16 @@ def split_db_table(db_table: str) -> tuple[str | None, str]:
     return None, text
 
 
+def if_not_exists(connection) -> tuple[bool, bool]:
+    """Whether the database takes (``ADD COLUMN IF NOT EXISTS``, ``CREATE INDEX IF NOT EXISTS``)."""
+    if connection.vendor == "postgresql":
+        return True, True
+    if connection.vendor == "mysql":
+        mariadb = connection.mysql_is_mariadb  # MariaDB 10.0.2+ / 10.1.4+; MySQL has neither
+        return mariadb, mariadb
+    return False, connection.vendor == "sqlite"
+
+
 class AddReferenceColumn(Operation):
     """Add the reference column and an index on it to an unmanaged order table."""
 
@@ -83,14 +97,19 @@ class AddReferenceColumn(Operation):
         if not router.allow_migrate_model(schema_editor.connection.alias, model):
             return  # the router keeps the order table in another database
         connection = schema_editor.connection
-        postgresql = connection.vendor == "postgresql"
 
         target: Target | None
         if schema_editor.collect_sql:
             # sqlmigrate: print SQL that is safe to run whatever the table holds.
             target = self._target(model, connection)
-            self._add(schema_editor, target, if_not_exists=postgresql)
-            self._index(schema_editor, target)
+            column_guard, index_guard = if_not_exists(connection)
+            if not (column_guard and index_guard):
+                schema_editor.collected_sql.append(
+                    "-- This database has no IF NOT EXISTS for the statement(s) below: "
+                    "skip any whose column or index the table already has."
+                )
+            self._add(schema_editor, target, if_not_exists=column_guard)
+            self._index(schema_editor, target, if_not_exists=index_guard)
             return
 
         with connection.cursor() as cursor:
@@ -106,7 +125,7 @@ class AddReferenceColumn(Operation):
         if not has_column:
             self._add(schema_editor, target, if_not_exists=False)
         if not has_index:
-            self._index(schema_editor, target)
+            self._index(schema_editor, target, if_not_exists=False)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         # Never drop the shop's data: the column stays when this app is unmigrated.
@@ -128,11 +147,12 @@ class AddReferenceColumn(Operation):
         )
 
     @staticmethod
-    def _index(schema_editor, target: Target) -> None:
+    def _index(schema_editor, target: Target, *, if_not_exists: bool) -> None:
         quote = schema_editor.quote_name
         # An index lives in its table's schema: its own name is never qualified.
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {quote(target.index_name)} ON {target.qualified(quote)} ({quote(target.column)})"
+            f"CREATE INDEX {'IF NOT EXISTS ' if if_not_exists else ''}{quote(target.index_name)} "
+            f"ON {target.qualified(quote)} ({quote(target.column)})"
         )
 
     @staticmethod

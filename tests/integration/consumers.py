@@ -20,6 +20,8 @@ def consumer_env(znet_url: str, **overrides: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="tests.settings_consumer",
         # The consumer connects to the database pytest-django created for this session.
         ORDER_MONITOR_TEST_DB_NAME=connection.settings_dict["NAME"],
+        # The consumers use the database server this test run uses (tests.settings_consumer).
+        ORDER_MONITOR_TEST_DATABASE=connection.vendor,
         ORDER_MONITOR_TEST_ZNET_URL=znet_url,
     )
     env.update(overrides)

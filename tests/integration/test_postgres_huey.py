@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from django.db import connection
 
 from django_order_monitor.models import MonitoredOrder
 from django_order_monitor.testing import wait_until
@@ -19,7 +20,12 @@ from django_order_monitor.testing.fake_znet.plans import MixEntry, PlanOutcome
 from tests.integration.consumers import ROOT, Consumer, consumer_env
 from tests.testapp.models import ProductOrder
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True),
+    # The queue lives in the shop's database, which must then be PostgreSQL (not the MariaDB pass's).
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgresHuey needs the shop's database to be PostgreSQL"),
+]
 
 ORDERS = 30
 DISPATCH = """

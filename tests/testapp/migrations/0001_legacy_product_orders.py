@@ -44,8 +44,35 @@ CREATE TABLE IF NOT EXISTS product_orders (
 """
 
 
+# MariaDB/MySQL quote names with backticks. Django stores a UUID in MariaDB 10.7+'s
+# uuid type, elsewhere as char(32).
+MYSQL = """
+CREATE TABLE IF NOT EXISTS product_orders (
+    id {uuid} PRIMARY KEY,
+    `tenantId` {uuid} NULL,
+    status varchar(50) NOT NULL DEFAULT 'pending',
+    `externalStatus` varchar(30) NOT NULL DEFAULT 'not_sent',
+    `providerId` varchar(255) NULL,
+    `externalOrderId` varchar(255) NULL,
+    `pinCode` varchar(120) NULL,
+    `providerMessage` longtext NULL,
+    `lastMessage` varchar(250) NULL,
+    `sentAt` datetime(6) NULL,
+    `lastSyncAt` datetime(6) NULL,
+    `completedAt` datetime(6) NULL,
+    `durationMs` integer NULL,
+    `createdAt` datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+)
+"""
+
+
+
 def create_table(apps, schema_editor):
-    schema_editor.execute(POSTGRES if schema_editor.connection.vendor == "postgresql" else SQLITE)
+    connection = schema_editor.connection
+    if connection.vendor == "mysql":
+        schema_editor.execute(MYSQL.format(uuid="uuid" if connection.features.has_native_uuid_field else "char(32)"))
+    else:
+        schema_editor.execute(POSTGRES if connection.vendor == "postgresql" else SQLITE)
 
 
 def drop_table(apps, schema_editor):
@@ -57,7 +84,8 @@ class Migration(migrations.Migration):
     dependencies = []
 
     operations = [
-        migrations.RunPython(create_table, drop_table),
+        # Not atomic: MariaDB/MySQL cannot run DDL inside a transaction.
+        migrations.RunPython(create_table, drop_table, atomic=False),
         migrations.CreateModel(
             name="ProductOrder",
             fields=[
