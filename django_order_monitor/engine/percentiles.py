@@ -60,7 +60,7 @@ def of_durations(queryset, expression, *, newest: str) -> Percentiles:
             n=Count("pk"), **{f"p{p}": PercentileCont(seconds, p / 100) for p in (50, 90, 99)}
         )
         return Percentiles(row["n"], row["p50"], row["p90"], row["p99"])
-    if database.vendor == "mysql" and database.mysql_is_mariadb:
+    if database.vendor == "mysql" and getattr(database, "mysql_is_mariadb", False):
         return _over_window(queryset, expression)
     return sampled(queryset, expression, newest, queryset.count())
 
@@ -76,7 +76,8 @@ def _over_window(queryset, expression) -> Percentiles:
     value = Func(expression, template="(%(expressions)s / 1000000)", output_field=FloatField()) if _is_duration(expression) else expression
     window = {f"p{p}": Window(PercentileCont(value, p / 100)) for p in (50, 90, 99)}
     row = queryset.order_by().annotate(**window).values(*window)[0]
-    return Percentiles(n, *(None if row[f"p{p}"] is None else float(row[f"p{p}"]) for p in (50, 90, 99)))
+    p50, p90, p99 = (None if row[f"p{p}"] is None else float(row[f"p{p}"]) for p in (50, 90, 99))
+    return Percentiles(n, p50, p90, p99)
 
 
 def _is_duration(expression) -> bool:
