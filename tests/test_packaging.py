@@ -141,6 +141,8 @@ def test_the_metadata_states_the_licence_classifiers_and_extras(dists):
         assert "Framework :: Django :: 5.2" in classifiers
         assert not [c for c in classifiers if c.startswith("License ::")], "the licence expression replaces these"
         assert metadata["Requires-Python"] == ">=3.10"
+        urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL"))
+        assert set(urls) == {"Homepage", "Documentation", "Changelog", "Issues"}
 
     requirements = _requirements(dists.wheel_metadata)
     assert set(requirements) == {"", "redis", "postgres", "mysql", "metrics", "test", "browser", "typecheck"}
@@ -236,3 +238,19 @@ def test_every_module_imports_without_an_optional_library_installed(library):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert int(result.stdout) > 50, "every module of the package, the old names' shims included"
+
+
+def test_the_readmes_links_work_on_the_package_index():
+    """The index shows README.rst alone: every link is absolute, on the project's Homepage, to a file that exists."""
+    import re
+
+    # (tomllib is 3.11+; the oldest supported set runs 3.10)
+    home = re.search(r'^Homepage = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    targets = re.findall(r"`[^`<]+? <([^>]+)>`_", (ROOT / "README.rst").read_text())
+    assert targets, "the README links to its docs"
+    relative = [target for target in targets if not target.startswith(("https://", "http://"))]
+    assert relative == [], "relative links break on the package index"
+    for target in targets:
+        if target.startswith(home + "/"):
+            path = re.sub(r"^(blob|tree)/main/", "", target[len(home) + 1 :])
+            assert (ROOT / path).exists(), f"{target} points at no file of the repository"
