@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
-from django.db import router
+from django.db import connections, router
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULT_FIELDS, PREFIX, REQUIRED_ROLES, SETTINGS, app_settings, finite_number, get_order_model
@@ -600,38 +600,59 @@ def check_metrics(app_configs=None, **kwargs) -> list:
 # -- the database, and the migrations ours depend on ---------------------------------------------
 
 
+# Django 6.0+ runs database-tagged checks only for databases named explicitly (``migrate``,
+# ``check --database``) and passes every alias to the others; 5.2 runs them all, with
+# ``databases=None`` under plain ``check``. So what needs no connection is an untagged check,
+# and what must connect (or must stop ``migrate`` only) is database-tagged and needs a name.
+
+
+@register()
+def check_database_vendor(app_configs=None, **kwargs) -> list:
+    """Refuse a database the monitor does not run on, by its vendor (no query)."""
+    return _unsupported_databases(connections, connect=False)
+
+
 @register(Tags.database)
-def check_database(app_configs=None, databases=None, **kwargs) -> list:
-    """Refuse a database the monitor does not run on: by vendor always, by version when connecting.
+def check_database_version(app_configs=None, databases=None, **kwargs) -> list:
+    """Refuse a server version the monitor does not run on, for the databases a command connects to."""
+    if not databases:
+        return []
+    vendor_ok = [alias for alias in databases if not _unsupported_databases([alias], connect=False)]
+    return _unsupported_databases(vendor_ok, connect=True)
 
-    ``databases`` is None under plain ``manage.py check`` (no query is made then);
-    ``migrate`` and ``check --database`` name the databases to connect to.
-    """
-    from django.db import connections, router
 
+def _unsupported_databases(aliases, *, connect: bool) -> list:
     from . import sql
     from .models import MonitoredOrder
 
     errors = []
-    for alias in connections if databases is None else databases:
+    for alias in aliases:
         if not router.allow_migrate_model(alias, MonitoredOrder):
             continue
-        database = sql.unsupported(connections[alias], connect=databases is not None)
+        database = sql.unsupported(connections[alias], connect=connect)
         if database:
             errors.append(Problems.DATABASE_UNSUPPORTED(alias=repr(alias), database=database, supported=sql.SUPPORTED_DATABASES))
     return errors
 
 
 @register(Tags.models)
-def check_order_app_migrations(app_configs=None, databases=None, **kwargs) -> list:
+def check_order_app_migrations(app_configs=None, **kwargs) -> list:
     """An order model whose app has no migrations makes ``migrate`` die with a bare ValueError.
 
     Managed or not: order_monitor's first migration depends on the order
-    model's app, and ``startapp`` leaves an empty migrations package.
-
-    An error where a command names databases (``migrate``), a warning elsewhere:
-    ``makemigrations``, the fix, runs the checks too and must not be stopped.
+    model's app, and ``startapp`` leaves an empty migrations package. A warning
+    here: ``makemigrations``, the fix, runs the checks too and must not be stopped.
     """
+    return _order_app_without_migrations(Problems.ORDER_APP_WITHOUT_MIGRATIONS_YET)
+
+
+@register(Tags.database)
+def check_order_app_migrations_before_migrate(app_configs=None, databases=None, **kwargs) -> list:
+    """The same, as an error, where a command names databases (``migrate``): it would die otherwise."""
+    return _order_app_without_migrations(Problems.ORDER_APP_WITHOUT_MIGRATIONS) if databases else []
+
+
+def _order_app_without_migrations(problem: Problem) -> list:
     try:
         model = get_order_model()
     except ImproperlyConfigured:
@@ -639,7 +660,6 @@ def check_order_app_migrations(app_configs=None, databases=None, **kwargs) -> li
     app = model._meta.app_label
     if _has_migration_files(app) is not False:
         return []
-    problem = Problems.ORDER_APP_WITHOUT_MIGRATIONS if databases else Problems.ORDER_APP_WITHOUT_MIGRATIONS_YET
     return [problem(model=model._meta.label, app=app)]
 
 

@@ -380,9 +380,16 @@ class Demo:
         """``manage.py runserver``, so the shop's metrics URL can be scraped while the demo runs."""
         command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.web_port}"]
         web = self.spawn("runserver", command, "web.log", {"SHOP_ZNET_URL": self.fake_url})
-        if web.wait_for_output("Starting development server", timeout=30) is None:
-            raise DemoError(f"the web server did not start:\n{web.tail()}")
-        return web
+        # Wait for the port, not for runserver's banner: its wording changes between Django
+        # versions ("Starting development server", 6.1's "Starting WSGI development server").
+        deadline = time.monotonic() + 30
+        while web.alive() and time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.web_port), timeout=1).close()
+                return web
+            except OSError:
+                time.sleep(0.2)
+        raise DemoError(f"the web server did not start:\n{web.tail()}")
 
     def print_metrics_addresses(self, web: Child) -> None:
         header = f"-H 'Authorization: Bearer {self.metrics_token}'"

@@ -155,9 +155,10 @@ def test_the_database_of_this_run_is_supported():
 
 
 def sql_checks(databases):
-    from django_order_monitor.checks import check_database
+    from django_order_monitor.checks import check_database_vendor, check_database_version
 
-    return [m for m in check_database(databases=databases) if isinstance(m, Error)]
+    messages = check_database_vendor() + check_database_version(databases=databases)
+    return [m for m in messages if isinstance(m, Error)]
 
 
 @pytest.mark.django_db

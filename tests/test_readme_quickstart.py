@@ -15,6 +15,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -161,10 +162,10 @@ def test_the_readme_snippets_are_found():
 
 def test_quick_start_on_a_legacy_unmanaged_table(tmp_path):
     directory = fresh_project(tmp_path, LEGACY_MODEL)
-    with sqlite3.connect(directory / "db.sqlite3") as database:
+    with closing(sqlite3.connect(directory / "db.sqlite3")) as database, database:
         database.execute(LEGACY_TABLE)
     follow_steps(directory)
-    with sqlite3.connect(directory / "db.sqlite3") as database:
+    with closing(sqlite3.connect(directory / "db.sqlite3")) as database, database:
         columns = {row[1] for row in database.execute("PRAGMA table_info(product_orders)")}
         indexes = [row[1] for row in database.execute("PRAGMA index_list(product_orders)")]
         indexed = [
@@ -177,6 +178,6 @@ def test_quick_start_on_a_legacy_unmanaged_table(tmp_path):
 def test_quick_start_on_a_managed_model(tmp_path):
     directory = fresh_project(tmp_path, MANAGED_MODEL)
     follow_steps(directory)
-    with sqlite3.connect(directory / "db.sqlite3") as database:
+    with closing(sqlite3.connect(directory / "db.sqlite3")) as database, database:
         columns = {row[1] for row in database.execute("PRAGMA table_info(orders_productorder)")}
     assert {"provider_referans", "external_status", "pin_code"} <= columns
