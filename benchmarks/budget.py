@@ -61,6 +61,9 @@ MIXES: dict[str, tuple[MixEntry, ...]] = {
     ),
 }
 
+#: Options of the budget under test (ORDER_MONITOR_BUDGET); the defaults unless a study sets them.
+BUDGET_OPTIONS: dict[str, float] = {}
+
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 DEADLINE = 24 * 3600.0
 TICK = 1.0
@@ -128,7 +131,7 @@ class Run:
         from django_order_monitor.engine.budget import Budget
 
         rng = random.Random(f"{self.seed}:orders")
-        self.limiter = Budget(self.budget) if self.discipline == "budget" else None
+        self.limiter = Budget(self.budget, BUDGET_OPTIONS) if self.discipline == "budget" else None
         self.events: list[tuple[float, int, str, Order | None]] = []
         self.sequence = 0
         self.queue: deque[Order] = deque()  # status checks waiting for a call slot
@@ -216,7 +219,7 @@ class Run:
     def _dispatched(self, order: Order, now: float) -> None:
         self.calls.append(now)
         if self.limiter is not None:
-            self.limiter.note_dispatch(now)
+            self.limiter.note_dispatch()
         order.dispatched = now
         if order.ends_at is not None:
             order.ends_at = max(order.ends_at, now)
@@ -230,8 +233,12 @@ class Run:
             self._check(order, now)
             return
         if self.limiter is not None:
-            chance = self.policy.find_chance(_at(order.dispatched), _at(order.last_call), _at(now), "sim")
-            wait = self.limiter.admit(chance, now - order.last_call, now)
+            dispatched, last_call = _at(order.dispatched), _at(order.last_call)
+
+            def chance_at(moment: float) -> float:
+                return self.policy.find_chance(dispatched, last_call, _at(moment), "sim")
+
+            wait = self.limiter.admit(chance_at, order.last_call, now)
             if wait is not None:
                 self.deferrals += 1
                 self.sequence += 1

@@ -233,10 +233,11 @@ SETTINGS: dict[str, Setting] = {
             "Provider etiquette for providers whose config has no 'RATE_LIMIT' (None there: no limit).", "order_monitor.E014",
         ),
         Setting(
-            # TARGET: share of the rate status checks may plan on; BURST: seconds of unused calls saved up;
-            # AGING: seconds without a call that add 1 to a check's score; a put-off check asks again
-            # after MIN_DEFER to MAX_DEFER seconds. A dict setting only some of them keeps the others.
-            "BUDGET", {"TARGET": 0.95, "BURST": 2.0, "AGING": 21600.0, "MIN_DEFER": 5.0, "MAX_DEFER": 900.0},
+            # TARGET: share of the rate the budget spends (dispatch calls first, then checks); BURST: seconds
+            # of unused calls saved up; AGING: an order not asked for this long is admitted whatever its
+            # chance; a put-off check asks again after MIN_DEFER to MAX_DEFER seconds. A dict setting only
+            # some of them keeps the others.
+            "BUDGET", {"TARGET": 1.0, "BURST": 2.0, "AGING": 21600.0, "MIN_DEFER": 5.0, "MAX_DEFER": 900.0},
             "Which due checks a provider's rate limit affords when more are due than it allows (engine.budget).",
             "order_monitor.E014",
             Rule("a dict with keys TARGET, BURST, AGING, MIN_DEFER, MAX_DEFER: numbers > 0, TARGET at most 1", _budget_options_ok),

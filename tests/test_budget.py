@@ -4,13 +4,21 @@ import datetime as dt
 
 import pytest
 
+from django_order_monitor import providers
 from django_order_monitor.engine import budget
 from django_order_monitor.engine.budget import Budget
 from django_order_monitor.engine.following import start_monitoring
 from django_order_monitor.engine.pipeline import check_order
 from django_order_monitor.models import MonitoredOrder, StatusCheck
+from django_order_monitor.providers import get_provider, ratelimit
 from django_order_monitor.testing import memory
+from django_order_monitor.testing.fake_znet import FakeZnetServer
 from tests.conftest import START
+
+
+def steady(chance):
+    """A chance that does not grow with the wait (the tests pick the figures)."""
+    return lambda moment: chance
 
 
 def ask_for(limiter, seconds, per_second):
@@ -21,7 +29,7 @@ def ask_for(limiter, seconds, per_second):
     for second in range(seconds):
         for number, (kind, chance, idle) in enumerate(per_second):
             now = second + number / len(per_second)
-            wait = limiter.admit(chance, idle, now)
+            wait = limiter.admit(steady(chance), now - idle, now)
             admitted, asked = counts.get(kind, (0, 0))
             counts[kind] = (admitted + (wait is None), asked + 1)
             if wait is not None:
@@ -51,10 +59,13 @@ def test_under_over_demand_the_calls_go_to_the_checks_likely_to_find_their_order
 
 def test_dispatch_calls_go_first():
     limiter = Budget(2)
-    for second in range(300):
-        limiter.note_dispatch(second)
-        limiter.note_dispatch(second + 0.5)
-    assert limiter.admit(1.0, 60, 300) is not None
+    admitted = 0
+    for second in range(300):  # two dispatch calls a second: all of the rate
+        limiter.note_dispatch()
+        limiter.note_dispatch()
+        admitted += limiter.admit(steady(1.0), second - 60, second) is None
+    # The checks got only the calls saved up before dispatch took the rest.
+    assert admitted <= limiter.depth
 
 
 def test_an_order_not_asked_for_long_outranks_fresh_checks_so_none_starves():
@@ -64,7 +75,23 @@ def test_an_order_not_asked_for_long_outranks_fresh_checks_so_none_starves():
     assert limiter.state()["price"] > 0
     waited = budget.DEFAULT_OPTIONS["AGING"]
     # Seconds later, with a call saved up: the order that never ends but waited AGING seconds gets it.
-    assert limiter.admit(0.0, waited, 302) is None
+    assert limiter.admit(steady(0.0), 302 - waited, 302) is None
+
+
+def test_a_put_off_check_comes_back_when_its_chance_reaches_the_price():
+    limiter = Budget(1)
+    ask_for(limiter, 300, [("fresh", 0.5, 10)] * 5)
+    price = limiter.state()["price"]
+    assert 0.05 < price < 1
+
+    def growing(moment):  # the chance of an order last asked at 300: 1 % a second
+        return min(1.0, (moment - 300) / 100)
+
+    wait = limiter.admit(growing, 300, 301)
+    # Put off, not to a fixed step: to the moment its chance is worth the price (MIN_DEFER at least).
+    assert wait is not None
+    expected = max(budget.DEFAULT_OPTIONS["MIN_DEFER"], 300 + 100 * price - 301)
+    assert expected - 1.5 <= wait <= expected + 1.5  # (aging brings it a little sooner)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -101,3 +128,44 @@ def test_an_operators_check_is_asked_whatever_the_budget(clock, make_order, sett
     assert [report.ran for report in reports] == [True, True, True]
     assert [memory.calls[f"OP-{n}"] for n in range(3)] == [1, 1, 1]
     budget.reset()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatch_through_the_adapter_takes_its_calls_before_the_checks(clock, queue, make_order, settings):
+    """The shop's pin_ekle calls through get_provider() spend the budget the consumers' checks share."""
+    with FakeZnetServer(kod="k", sifre="s", time_scale=60) as fake:
+        settings.ORDER_MONITOR_PROVIDERS = {
+            "znet": {
+                "ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider",
+                "OPTIONS": {"base_url": fake.url, "kod": "k", "sifre": "s"},
+            },
+        }
+        settings.ORDER_MONITOR_DEFAULT_PROVIDER = "znet"
+        settings.ORDER_MONITOR_BACKOFF_JITTER = 0
+        # 20 calls a second, one second of them saved up at most.
+        settings.ORDER_MONITOR_RATE_LIMIT = {"min_interval": 0.05, "max_wait": 10}
+        settings.ORDER_MONITOR_BUDGET = {"BURST": 1}
+        ratelimit.reset_backend()
+        budget.reset()
+        providers.forget()
+        try:
+            for n in range(11):
+                fake.add_order(f"D-{n}", outcome="never")
+            make_order(referans="D-0")
+            queue.run_until(START + dt.timedelta(seconds=60))  # one check: 19 calls left
+            assert fake.stats()["calls_per_referans"] == {"D-0": 1}
+            waiting = [make_order(referans=f"D-{n}") for n in range(1, 11)]  # first checks due at +120 s
+            clock.move_to(START + dt.timedelta(seconds=120))
+            for n in range(25):  # customers buy: 25 orders sent at this moment
+                get_provider("znet").place_order(f"X-{n}", oyun="1", kupur="10")
+            queue.run_until(START + dt.timedelta(seconds=120))
+
+            asked = fake.stats()["calls_per_referans"]
+            # Dispatch took the 19 calls and more: none of the 10 due checks called.
+            assert not any(asked.get(f"D-{n}") for n in range(1, 11)), asked
+            put_off = MonitoredOrder.objects.filter(order__in=waiting, answered_checks=0, failed_checks=0)
+            assert put_off.count() == 10
+        finally:
+            budget.reset()
+            ratelimit.reset_backend()
+            providers.forget()

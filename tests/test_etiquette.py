@@ -94,6 +94,28 @@ def test_a_call_waiting_for_its_turn_holds_no_slot(limits):
     assert max(seen) == 1
 
 
+def test_a_waiting_dispatch_call_goes_before_the_status_checks(limits):
+    """A customer is waiting: the checks already queued for their turn let a dispatch call go first."""
+    limits(min_interval=0.2)
+    started = {}
+
+    def call(name, dispatch, after):
+        time.sleep(after)
+        with ratelimit.call_slot("memory", dispatch=dispatch):
+            started[name] = time.monotonic()
+
+    with ratelimit.call_slot("memory"):
+        pass  # the turn now in use: the next one is 0.2 s away
+    callers = [threading.Thread(target=call, args=(f"check-{n}", False, 0.0)) for n in range(3)]
+    callers.append(threading.Thread(target=call, args=("dispatch", True, 0.05)))
+    for thread in callers:
+        thread.start()
+    for thread in callers:
+        thread.join()
+    # It asked last, 50 ms after the checks started waiting, and went first.
+    assert min(started, key=started.get) == "dispatch"
+
+
 def slow_provider(settings, deadline):
     settings.ORDER_MONITOR_PROVIDERS = {
         "memory": {"ADAPTER": "tests.test_checks.SlowCallProvider", "OPTIONS": {"deadline": deadline}},

@@ -1,36 +1,44 @@
 """A provider's call budget: which due checks it can afford now, and when to ask again.
 
 The rate limit (:mod:`..providers.ratelimit`) is the hard limit: it paces every
-call. This module decides *which* checks get those calls when more are due than
-the budget allows. Each due check asks :meth:`Budget.admit` with its score: the
-policy's chance of finding its order ended (:meth:`.policy.Policy.find_chance`)
-plus an aging term (seconds since the order's last call / ``AGING``), so an order
-that has not been asked for ``AGING`` seconds outranks any fresh check and none
-starves. Calls accrue at ``TARGET`` of the provider's rate; dispatch calls noted
-with :meth:`Budget.note_dispatch` take theirs first (a customer is waiting; the
-simulation notes them, the consumers do not see the shop's dispatch yet, so
-``TARGET`` should leave its share); a check is admitted when a call is left
-and its score reaches the price, which rises while checks worth a call find none
-and falls while calls go unused: under over-demand only the best-scoring share
-of the due checks calls.
+call, and a dispatch call waiting for its turn goes before any status check (a
+customer is waiting). This module decides *which* checks get the calls left when
+more are due than the budget allows.
 
-A check below the price is not queued: it is put off until its score would reach
-the price (its chance grows with the time since its last call), between
-``MIN_DEFER`` and ``MAX_DEFER`` seconds. So under sustained over-demand the
-schedule stretches, never into a tight retry loop. Without over-demand every
-check is admitted at once and the budget changes nothing.
+Each due check asks :meth:`Budget.admit` with its chance of finding the order
+ended, as a function of when it would call (the policy's completion model,
+:meth:`.policy.Policy.find_chance`). What it would pay for a call (its *bid*) is
+that chance, raised by how long its order has gone without a call: by
+``1 / (1 - idle / AGING)``, so an order not asked for ``AGING`` seconds outbids
+any check and none starves, whatever the price. Calls accrue at ``TARGET`` of the
+provider's rate; every dispatch call the rate limit let through (from any
+process: the shop's dispatch through the adapter, see
+:func:`..providers.ratelimit.call_slot`) takes one of them first. A check is
+admitted when a call is left and its bid reaches the price, which rises while
+checks worth a call find none and falls while calls go unused: under over-demand
+only the best-bidding share of the due checks calls.
 
-State is per process (one :class:`Budget` per provider): with several consumers
-each sees its own share of the asks, and the shared rate limit stays the hard
-limit. Options: ``ORDER_MONITOR_BUDGET`` (a dict; its declaration in ``conf`` says each).
+A check below the price is not queued: it is put off until the moment its bid
+reaches the price (read from its own chance function, at least ``MIN_DEFER``, at
+most ``MAX_DEFER`` seconds away). So under sustained over-demand the schedule
+stretches to the price's quantile of each order's remaining completion time,
+never into a tight retry loop. Without over-demand every check is admitted at
+once and the budget changes nothing.
+
+The state (calls in hand, price, dispatch calls seen) is shared by every consumer
+of the shop through the rate limit's Redis, so the fleet spends one budget per
+provider; without Redis it is per process. Options: ``ORDER_MONITOR_BUDGET`` (a
+dict; its declaration in ``conf`` says each).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from ..conf import SETTINGS, app_settings
-from ..providers.ratelimit import Limits
+from ..providers import ratelimit
+from ..providers.ratelimit import Limits, LocalState, SharedState
 
 __all__ = ["DEFAULT_OPTIONS", "Budget", "for_provider", "option", "reset"]
 
@@ -41,77 +49,102 @@ DEFAULT_OPTIONS: dict[str, float] = dict(SETTINGS["BUDGET"].default)
 _FREE = 1e-4
 #: How fast the price moves: per refused ask up, per unused call down.
 _STEP = 0.05
+#: Steps of the search for the moment a put-off check's bid reaches the price.
+_SEARCH_STEPS = 24
+
+#: A check's chance of finding its order ended if it called at a given moment (epoch seconds).
+ChanceAt = Callable[[float], float]
 
 
 class Budget:
     """Admission of due checks under ``rate`` calls per second (shared with dispatch).
 
     Calls accrue at ``rate x TARGET`` per second (at most ``BURST`` seconds of them
-    saved up); a dispatch call takes one first, even into debt. A check is admitted
-    when its score is at least the price and a call is left. The price rises when
-    checks above it find no call left, and falls when calls go unused, so it
-    settles where the admitted checks use the calls there are. Times are seconds
-    on any clock the caller keeps (the engine uses the epoch). Thread-safe.
+    saved up); each dispatch call counted in ``state`` takes one first, even into
+    debt. Times are seconds on the epoch clock (any clock the caller keeps, for a
+    simulation). Safe across threads, and across processes when ``state`` is shared.
     """
 
-    def __init__(self, rate: float, options: dict[str, float] | None = None) -> None:
+    def __init__(self, rate: float, options: dict[str, float] | None = None, state: SharedState | None = None) -> None:
         self.rate = float(rate)
         self.options = {**DEFAULT_OPTIONS, **(options or {})}
         self.per_second = self.rate * self.options["TARGET"]
         self.depth = max(1.0, self.per_second * self.options["BURST"])
-        self.calls = self.depth
-        self.updated: float | None = None
-        self.price = 0.0
-        self.lock = threading.Lock()
+        self.shared = state if state is not None else LocalState()
 
-    def score(self, chance: float, idle: float) -> float:
-        """A check's claim on the next call: its chance plus its age without a call."""
-        return max(0.0, chance) + max(0.0, idle) / self.options["AGING"]
+    def bid(self, chance: float, idle: float) -> float:
+        """The highest price at which a check is admitted: its chance, raised by its order's
+        ``idle`` seconds without a call (infinite after AGING seconds)."""
+        left = 1.0 - max(0.0, idle) / self.options["AGING"]
+        return max(0.0, chance) / left if left > 0 else float("inf")
 
-    def note_dispatch(self, now: float) -> None:
-        """Count a dispatch call: it takes its call before any status check."""
-        with self.lock:
-            self._accrue(now)
-            self.calls -= 1.0
+    def note_dispatch(self) -> None:
+        """Count a dispatch call made outside the rate limit's ``call_slot`` (a simulation does)."""
+        self.shared.count_dispatch()
 
-    def admit(self, chance: float, idle: float, now: float) -> float | None:
+    def admit(self, chance_at: ChanceAt, last_call: float, now: float) -> float | None:
         """None when the check may call now; else the seconds to wait before asking again.
 
-        ``chance``: of finding the order ended now; ``idle``: seconds since its last call.
+        ``chance_at(t)``: the chance a call at ``t`` finds the order ended;
+        ``last_call``: when the order was last asked about (or dispatched).
         """
-        score = self.score(chance, idle)
-        with self.lock:
-            self._accrue(now)
-            price = self.price
-            if score >= price and self.calls >= 1.0:
-                self.calls -= 1.0
-                return None
-            if score >= price:
-                # Worth a call, but none is left: the price is too low.
-                self.price = max(_FREE, self.price) * (1 + _STEP)
-                return self.options["MIN_DEFER"]
-        # The chance grows about in proportion to the time since the last call:
-        # ask again when the score would have reached the price.
-        wait = max(idle, self.options["MIN_DEFER"]) * (price / max(score, 1e-9) - 1.0)
-        return min(self.options["MAX_DEFER"], max(self.options["MIN_DEFER"], wait))
+        bid = self.bid(chance_at(now), now - last_call)
+        admitted, price = self.shared.update(lambda state, dispatched: self._decide(state, dispatched, bid, now))
+        if admitted:
+            return None
+        if bid >= price:
+            # Worth a call, but none is left: ask again soon (the price has risen).
+            return self.options["MIN_DEFER"]
+        return self._until_worth(chance_at, last_call, now, price)
 
-    def _accrue(self, now: float) -> None:
-        if self.updated is not None and now > self.updated:
-            self.calls += (now - self.updated) * self.per_second
-            if self.calls > self.depth:
+    def _decide(self, state: dict[str, float], dispatched: int, bid: float, now: float) -> tuple[dict[str, float], tuple[bool, float]]:
+        state = self._accrued(state, dispatched, now)
+        price = state["price"]
+        if bid >= price and state["calls"] >= 1.0:
+            state["calls"] -= 1.0
+            return state, (True, price)
+        if bid >= price:
+            state["price"] = max(_FREE, price) * (1 + _STEP)
+        return state, (False, price)
+
+    def _accrued(self, state: dict[str, float], dispatched: int, now: float) -> dict[str, float]:
+        calls = state.get("calls", self.depth)
+        price = state.get("price", 0.0)
+        updated = state.get("updated", now)
+        if now > updated:
+            calls += (now - updated) * self.per_second
+            if calls > self.depth:
                 # Calls went unused: checks below the price could have had them.
-                unused = self.calls - self.depth
-                self.calls = self.depth
-                self.price *= (1 - _STEP) ** unused
-                if self.price < _FREE:
-                    self.price = 0.0
-        if self.updated is None or now > self.updated:
-            self.updated = now
+                price *= (1 - _STEP) ** (calls - self.depth)
+                calls = self.depth
+                if price < _FREE:
+                    price = 0.0
+        # Dispatch calls since the last look took their calls first (counted as if just made:
+        # when that was is not known, and sooner would refill the budget they spent).
+        calls -= max(0, dispatched - state.get("dispatched", dispatched))
+        return {"calls": calls, "price": price, "updated": max(now, updated), "dispatched": float(dispatched)}
+
+    def _until_worth(self, chance_at: ChanceAt, last_call: float, now: float, price: float) -> float:
+        """Seconds until the check's bid reaches ``price`` (within MIN_DEFER..MAX_DEFER)."""
+        shortest, longest = self.options["MIN_DEFER"], self.options["MAX_DEFER"]
+
+        def worth(wait: float) -> bool:
+            return self.bid(chance_at(now + wait), now + wait - last_call) >= price
+
+        if worth(shortest) or not worth(longest):
+            return shortest if worth(shortest) else longest
+        low, high = shortest, longest
+        for _ in range(_SEARCH_STEPS):  # the bid only grows with the wait
+            middle = (low + high) / 2
+            low, high = (low, middle) if worth(middle) else (middle, high)
+            if high - low < 0.5:
+                break
+        return high
 
     def state(self) -> dict[str, float]:
-        """The price and the calls in hand (for operators and tests)."""
-        with self.lock:
-            return {"price": self.price, "calls": self.calls, "per_second": self.per_second}
+        """The price, the calls in hand and the rate they accrue at (for operators and tests)."""
+        found = self.shared.update(lambda state, dispatched: (state, dict(state)))
+        return {"price": found.get("price", 0.0), "calls": found.get("calls", self.depth), "per_second": self.per_second}
 
 
 def option(name: str) -> float:
@@ -124,7 +157,7 @@ _budgets_lock = threading.Lock()
 
 
 def for_provider(provider: str) -> Budget | None:
-    """The process's budget of ``provider``, or None when its rate limit sets no rate.
+    """The budget of ``provider`` (shared as its rate limit is), or None when its rate limit sets no rate.
 
     The rate is ``1 / min_interval`` of the provider's RATE_LIMIT.
     """
@@ -132,15 +165,18 @@ def for_provider(provider: str) -> Budget | None:
     if limits is None or limits.min_interval <= 0:
         return None
     rate = 1.0 / limits.min_interval
-    options = dict(app_settings.BUDGET or {})
+    options = {**DEFAULT_OPTIONS, **(app_settings.BUDGET or {})}
+    shared = ratelimit.backend().budget_state(provider)
     with _budgets_lock:
-        budget = _budgets.get(provider)
-        if budget is None or budget.rate != rate or budget.options != {**DEFAULT_OPTIONS, **options}:
-            budget = _budgets[provider] = Budget(rate, options)
-        return budget
+        found = _budgets.get(provider)
+        if found is None or found.rate != rate or found.options != options or found.shared is not shared:
+            found = _budgets[provider] = Budget(rate, options, shared)
+        return found
 
 
 def reset() -> None:
-    """Forget every provider's budget (tests; a settings change)."""
+    """Forget every provider's budget and its shared state (tests; a settings change)."""
     with _budgets_lock:
+        for found in _budgets.values():
+            found.shared.clear()
         _budgets.clear()

@@ -84,7 +84,7 @@ def check_claimed(claimed: dict[int, MonitoredOrder], now: dt.datetime, source: 
         for provider, group in _by_provider(pending.values()).items():
             deferred_to, reason = _deferral(provider, now)
             if deferred_to is None:
-                if source == "poll":  # an operator's check is asked for now, whatever the budget
+                if source == "poll":  # scheduled checks only: an operator's is asked now, whatever the budget
                     group = _afford(provider, group, pending, reports, now, next_policy)
                     if not group:
                         continue
@@ -170,17 +170,24 @@ def _afford(
     spending = budget.for_provider(provider)
     if spending is None:
         return group
-    scores = {}  # (chance of finding the order ended, seconds since it was last asked about)
-    for entry in group:
+    at = now.timestamp()
+
+    def asking(entry: MonitoredOrder) -> tuple[budget.ChanceAt, float]:
         since = entry.last_checked_at or entry.dispatched_at
-        chance = next_policy.find_chance(entry.dispatched_at, since, now, provider, entry.product)
-        scores[entry.pk] = (chance, (now - since).total_seconds())
+
+        def chance_at(moment: float) -> float:
+            when = dt.datetime.fromtimestamp(moment, tz=dt.timezone.utc)
+            return next_policy.find_chance(entry.dispatched_at, since, when, provider, entry.product)
+
+        return chance_at, since.timestamp()
+
     if len(group) > 1 and _asks_in_one_call(provider):
-        chance, idle = max(scores.values())
-        wait = spending.admit(chance, idle, now.timestamp())
-        waits = {pk: wait for pk in scores}
+        # One call asks about them all: admitted on its likeliest order's claim.
+        best = max(group, key=lambda entry: spending.bid(asking(entry)[0](at), at - asking(entry)[1]))
+        wait = spending.admit(*asking(best), at)
+        waits = {entry.pk: wait for entry in group}
     else:
-        waits = {pk: spending.admit(chance, idle, now.timestamp()) for pk, (chance, idle) in scores.items()}
+        waits = {entry.pk: spending.admit(*asking(entry), at) for entry in group}
     afforded = []
     for entry in group:
         wait = waits[entry.pk]

@@ -12,6 +12,7 @@ gets its own.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Any
@@ -75,7 +76,13 @@ def validate_choice(name: Any) -> str:
 
 
 def get_provider(name: str) -> BaseProvider:
-    """The adapter configured under ``name``; raises UnknownProviderError."""
+    """The adapter configured under ``name``; raises UnknownProviderError.
+
+    Its dispatch calls take their turn in the provider's rate limit before any
+    status check, and count against its call budget (``ratelimit.call_slot``).
+    """
+    from . import ratelimit  # here: ratelimit reads provider_config from this module
+
     config = provider_config(name)
     if config is None:
         raise UnknownProviderError(f"No provider {str(name)[:100]!r} in ORDER_MONITOR_PROVIDERS.")
@@ -87,6 +94,7 @@ def get_provider(name: str) -> BaseProvider:
         if cached is not None:
             stale = cached[0]  # its credentials or options changed in the shop's row
         adapter = import_string(config["ADAPTER"])(**config.get("OPTIONS", {}))
+        adapter.dispatch_slot = functools.partial(ratelimit.call_slot, name, dispatch=True)
         _adapters[name] = (adapter, config)
     if stale is not None:
         stale.close()

@@ -8,6 +8,13 @@ Contract: a slot is taken at the moment the call starts (turn and slot in one
 atomic step), never while waiting; each slot expires on its own after the
 provider's call deadline plus ``CALL_SLOT_GRACE``, so a SIGKILLed worker's
 slots come back within that bound.
+
+Dispatch calls (``place_order`` through an adapter from
+:func:`~django_order_monitor.providers.get_provider`) share the same limits and
+go first: while one waits for its turn, no status check takes one. Each is
+counted, so the call budget (:mod:`~django_order_monitor.engine.budget`),
+whose state is kept here beside the limits (``backend().budget_state``), leaves
+the checks only the calls dispatch did not take.
 """
 
 from __future__ import annotations
@@ -19,9 +26,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from django.utils.module_loading import import_string
 
@@ -36,7 +43,83 @@ _TOKEN_PREFIX = f"{socket.gethostname()}:{os.getpid()}:"
 
 
 class RateLimited(OrderMonitorError):
-    """No call slot within max_wait: the check is deferred (not a failure)."""
+    """No call slot within max_wait: nothing was sent. A check is deferred (not a
+    failure); a dispatch may be sent again later."""
+
+
+Result = TypeVar("Result")
+#: A change of a shared state: (its values, dispatch calls counted so far) -> (new values, result).
+Change = Callable[[dict[str, float], int], "tuple[dict[str, float], Result]"]
+
+
+class SharedState(Protocol):
+    """A provider's budget state, changed atomically, beside the count of its dispatch calls."""
+
+    def update(self, change: Change[Result]) -> Result:
+        """Apply ``change`` atomically; returns its result. ``change`` may run more than once."""
+
+    def count_dispatch(self) -> None:
+        """Count one dispatch call."""
+
+    def clear(self) -> None:
+        """Forget the values (tests; the count of dispatch calls stays)."""
+
+
+class LocalState:
+    """A :class:`SharedState` kept in this process (no Redis; a simulation)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.values: dict[str, float] = {}
+        self.dispatched = 0
+
+    def update(self, change: Change[Result]) -> Result:
+        with self.lock:
+            self.values, result = change(dict(self.values), self.dispatched)
+            return result
+
+    def count_dispatch(self) -> None:
+        with self.lock:
+            self.dispatched += 1
+
+    def clear(self) -> None:
+        with self.lock:
+            self.values = {}
+
+
+class _RedisState:
+    """A :class:`SharedState` in a Redis hash, changed under WATCH (optimistic, retried on a race)."""
+
+    def __init__(self, client: Any, key: str, counter_key: str) -> None:
+        self.client, self.key, self.counter_key = client, key, counter_key
+
+    def update(self, change: Change[Result]) -> Result:
+        import redis
+
+        with self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(self.key)
+                    values = {k.decode(): float(v) for k, v in pipe.hgetall(self.key).items()}
+                    changed, result = change(values, int(pipe.get(self.counter_key) or 0))
+                    pipe.multi()
+                    if changed:
+                        pipe.hset(self.key, mapping=changed)
+                        pipe.expire(self.key, _STATE_SECONDS)
+                    pipe.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+
+    def count_dispatch(self) -> None:
+        self.client.incr(self.counter_key)
+
+    def clear(self) -> None:
+        self.client.delete(self.key)
+
+
+#: A budget state unused this long is forgotten (it rebuilds from nothing at once).
+_STATE_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -78,27 +161,47 @@ def slot_seconds(provider: str) -> float:
 
 
 # Turn and slot in one step, on Redis' clock. KEYS[1] = in-flight zset (token -> expiry ms),
-# KEYS[2] = next-free-moment key; ARGV = ttl_ms, max (0: no limit), interval_ms, token.
+# KEYS[2] = next-free-moment key, KEYS[3] = waiting dispatch calls (token -> expiry ms),
+# KEYS[4] = count of dispatch calls; ARGV = ttl_ms, max (0: no limit), interval_ms, token,
+# 1 for a dispatch call (else 0), ms a waiting dispatch call holds the others back at most.
 # Returns 0 when the call may start now (slot taken, turn used), else ms to wait before asking again.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl, limit, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local dispatch = ARGV[5] == '1'
+local function wait(ms)
+  if dispatch then
+    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[4])
+    redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[6]))
+  end
+  return ms
+end
+if not dispatch then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+  if redis.call('ZCARD', KEYS[3]) > 0 then
+    return math.max(1, interval)
+  end
+end
 local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
 if nxt > now then
-  return nxt - now
+  return wait(nxt - now)
 end
 if limit > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
   if redis.call('ZCARD', KEYS[1]) >= limit then
     local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-    return math.max(1, math.min(100, tonumber(first[2]) - now))
+    return wait(math.max(1, math.min(100, tonumber(first[2]) - now)))
   end
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 if interval > 0 then
   redis.call('SET', KEYS[2], now + interval, 'PX', interval + 1000)
+end
+if dispatch then
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  redis.call('INCR', KEYS[4])
 end
 return 0
 """
@@ -115,12 +218,28 @@ class _RedisBackend:
         self.client = client
         self.prefix = f"order_monitor:{scope}:"
         self.take_script = client.register_script(_TAKE)
+        self.states: dict[str, _RedisState] = {}
+        self.states_lock = threading.Lock()
 
-    def try_take(self, provider: str, limits: Limits, token: str, ttl: float) -> float:
-        """0 when the call may start now (its slot is held under ``token``), else seconds to wait."""
-        keys = [f"{self.prefix}{provider}:inflight", f"{self.prefix}{provider}:next"]
-        args = [int(ttl * 1000), limits.max_concurrent, int(limits.min_interval * 1000), token]
+    def try_take(self, provider: str, limits: Limits, token: str, ttl: float, dispatch: bool = False) -> float:
+        """0 when the call may start now (its slot is held under ``token``), else seconds to wait.
+
+        A waiting ``dispatch`` call holds the status checks back until it has its turn.
+        """
+        keys = [f"{self.prefix}{provider}:{part}" for part in ("inflight", "next", "dispatch_waiting", "dispatched")]
+        args = [
+            int(ttl * 1000), limits.max_concurrent, int(limits.min_interval * 1000), token,
+            int(dispatch), int(limits.max_wait * 1000) + 1000,
+        ]
         return int(self.take_script(keys=keys, args=args)) / 1000
+
+    def budget_state(self, provider: str) -> SharedState:
+        """The call budget's state of ``provider``, shared by every process of the shop."""
+        with self.states_lock:
+            if provider not in self.states:
+                keys = f"{self.prefix}{provider}:budget", f"{self.prefix}{provider}:dispatched"
+                self.states[provider] = _RedisState(self.client, *keys)
+            return self.states[provider]
 
     def release(self, provider: str, token: str) -> None:
         self.client.zrem(f"{self.prefix}{provider}:inflight", token)
@@ -138,22 +257,40 @@ class _LocalBackend:
         self.lock = threading.Lock()
         self.inflight: dict[str, dict[str, float]] = {}  # provider -> token -> expiry (monotonic)
         self.next_free: dict[str, float] = {}
+        self.dispatch_waiting: dict[str, dict[str, float]] = {}  # provider -> token -> expiry (monotonic)
+        self.states: dict[str, LocalState] = {}
+        self.states_lock = threading.Lock()  # apart: try_take counts dispatch calls while holding self.lock
 
-    def try_take(self, provider: str, limits: Limits, token: str, ttl: float) -> float:
+    def try_take(self, provider: str, limits: Limits, token: str, ttl: float, dispatch: bool = False) -> float:
         with self.lock:
             now = time.monotonic()
+            waiting = {t: expiry for t, expiry in self.dispatch_waiting.get(provider, {}).items() if expiry > now}
+            self.dispatch_waiting[provider] = waiting
+            if not dispatch and waiting:
+                return max(0.001, limits.min_interval)
             wait = self.next_free.get(provider, 0.0) - now
-            if wait > 0:
-                return wait
-            if limits.max_concurrent:
+            if wait <= 0 and limits.max_concurrent:
                 held = {t: expiry for t, expiry in self.inflight.get(provider, {}).items() if expiry > now}
                 self.inflight[provider] = held
                 if len(held) >= limits.max_concurrent:
-                    return min(0.1, max(0.001, min(held.values()) - now))
-                held[token] = now + ttl
+                    wait = min(0.1, max(0.001, min(held.values()) - now))
+            if wait > 0:
+                if dispatch:
+                    waiting[token] = now + limits.max_wait + 1
+                return wait
+            if limits.max_concurrent:
+                self.inflight[provider][token] = now + ttl
             if limits.min_interval:
                 self.next_free[provider] = now + limits.min_interval
+            if dispatch:
+                waiting.pop(token, None)
+                self.budget_state(provider).count_dispatch()
             return 0.0
+
+    def budget_state(self, provider: str) -> LocalState:
+        """The call budget's state of ``provider`` in this process."""
+        with self.states_lock:
+            return self.states.setdefault(provider, LocalState())
 
     def release(self, provider: str, token: str) -> None:
         with self.lock:
@@ -208,11 +345,13 @@ def _make_backend() -> _RedisBackend | _LocalBackend:
 
 
 @contextlib.contextmanager
-def call_slot(provider: str) -> Iterator[float]:
+def call_slot(provider: str, *, dispatch: bool = False) -> Iterator[float]:
     """Hold a call slot for ``provider`` while the body (the call) runs; yields seconds waited.
 
     Waits for its turn and a free slot without holding one, and takes both at
-    once. Raises :class:`RateLimited` when the call cannot start within ``max_wait``.
+    once. A ``dispatch`` call goes before any status check and is counted against
+    the call budget. Raises :class:`RateLimited` when the call cannot start within
+    ``max_wait``.
     """
     limits = Limits.for_provider(provider)
     if limits is None or not (limits.max_concurrent or limits.min_interval):
@@ -224,7 +363,7 @@ def call_slot(provider: str) -> Iterator[float]:
     started = time.monotonic()
     deadline = started + limits.max_wait
     while True:
-        wait = chosen.try_take(provider, limits, token, ttl)
+        wait = chosen.try_take(provider, limits, token, ttl, dispatch)
         if wait <= 0:
             break
         if time.monotonic() + wait > deadline:

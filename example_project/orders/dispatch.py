@@ -12,7 +12,10 @@
 5. no readable answer (timeout, connection dropped, HTTP 500, garbage): znet may or
    may not have the order. It is *not* sent again (that could sell twice); it is
    monitored like an accepted one, so a PIN is picked up if znet has the order and
-   the deadline rejects and refunds it if znet never heard of it.
+   the deadline rejects and refunds it if znet never heard of it;
+6. no turn in znet's rate limit within ``max_wait`` (dispatch goes before every
+   status check, so only dispatch itself can fill it): nothing was sent, so the
+   claim is given back and the order can be sent again.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from django_order_monitor import start_monitoring
 from django_order_monitor.exceptions import OrderMonitorError, ProviderError, ProviderRejected
 from django_order_monitor.providers import get_provider
 from django_order_monitor.providers.adapters.znet import DUPLICATE_CODE
+from django_order_monitor.providers.ratelimit import RateLimited
 
 from . import services
 from .models import ProductOrder
@@ -46,6 +50,7 @@ class Outcome(str, enum.Enum):
     SENT = "sent"  # znet accepted it; monitored
     REJECTED = "rejected"  # znet refused it; rejected and refunded, not monitored
     UNKNOWN = "unknown"  # no readable answer; monitored (see the module docstring)
+    NOT_SENT = "not_sent"  # no turn in znet's rate limit; back to not_sent, send again later
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,11 @@ def dispatch_order(order_pk: Any) -> DispatchResult:
             return _reject(order, referans, str(err))
         except ProviderError as err:
             return _sent(order, referans, Outcome.UNKNOWN, f"outcome unknown, not resent: {err}")
+        except RateLimited as err:
+            ProductOrder.objects.filter(pk=order_pk, external_status="queued").update(
+                external_status="not_sent", provider_referans=None
+            )
+            return DispatchResult(order_pk, Outcome.NOT_SENT, referans, f"not sent: {err}")
         cost = f"cost={placed.cost}" if placed.cost is not None else "cost=?"
         return _sent(order, referans, Outcome.SENT, f"accepted by znet ({cost}, balance={placed.balance})")
     raise AssertionError("unreachable")  # the loop always returns

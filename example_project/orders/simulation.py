@@ -31,7 +31,7 @@ def place_orders(
     """Take ``count`` orders from random customers and dispatch each one.
 
     ``spread`` seconds: orders arrive evenly over that time instead of all at once.
-    Returns the dispatch outcomes counted (``sent``, ``rejected``, ``unknown``).
+    Returns the dispatch outcomes counted (``sent``, ``rejected``, ``unknown``, ``not_sent``).
     """
     rng = rng or random.Random()
     users = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(max(1, customers))]

@@ -7,9 +7,10 @@ a PIN or a credential, and turns every transport or parsing problem into a
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -102,6 +103,10 @@ class BaseProvider(ABC):
 
     def __init__(self, **options: Any) -> None:
         self.options = options
+        #: Wraps each dispatch call (an order sent, such as znet's ``place_order``): the
+        #: provider's rate limit with dispatch first, set by ``providers.get_provider``.
+        #: An adapter built by hand calls freely.
+        self.dispatch_slot: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:

@@ -211,6 +211,8 @@ class ZnetProvider(RequestsProvider):
         :data:`DUPLICATE_CODE` for a referans already sent) when znet refuses it, and
         :class:`ProviderResponseError` when the reply is empty or unreadable: then the
         outcome is unknown, so check with :meth:`fetch_status` before sending again.
+        Raises ``ratelimit.RateLimited`` when the provider's rate limit had no turn
+        for it within ``max_wait``: nothing was sent.
         """
         params = {
             **self._auth(),
@@ -220,7 +222,8 @@ class ZnetProvider(RequestsProvider):
             "musteri_tel": str(musteri_tel or ""),
             "oyuncu_bilgi": str(oyuncu_bilgi or ""),
         }
-        text = self.text(self._get(self.order_path, params))
+        with self.dispatch_slot():  # before any status check, and counted against the call budget
+            text = self.text(self._get(self.order_path, params))
         parts = text.split("|")
         if parts[0].strip().upper() == "OK":
             cost = _decimal(parts[1]) if len(parts) > 1 else None

@@ -30,6 +30,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{count} orders placed: {outcomes['sent']} sent to znet, {outcomes['rejected']} refused by znet "
-                f"(rejected and refunded), {outcomes['unknown']} with an unknown outcome (monitored)."
+                f"(rejected and refunded), {outcomes['unknown']} with an unknown outcome (monitored)"
+                + (f", {outcomes['not_sent']} not sent (znet's rate limit was full; send them again)." if outcomes["not_sent"] else ".")
             )
         )
