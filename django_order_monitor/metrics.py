@@ -179,6 +179,16 @@ class _DatabaseGauges:
             "calls": GaugeMetricFamily(
                 "order_monitor_provider_calls_per_second", "Status calls per second over the last 5 minutes.", labels=["provider"]
             ),
+            "dispatch": GaugeMetricFamily(
+                "order_monitor_provider_dispatch_calls_per_second",
+                "Dispatch calls per second through the adapter (about the last minute); they go before status calls.",
+                labels=["provider"],
+            ),
+            "chance_needed": GaugeMetricFamily(
+                "order_monitor_budget_chance_needed",
+                "Chance of finding its order ended a check needs to get a call now (0: every due check calls).",
+                labels=["provider"],
+            ),
             "due": GaugeMetricFamily("order_monitor_due_checks", "Followed orders whose next check is due now.", labels=["provider"]),
             "oldest": GaugeMetricFamily(
                 "order_monitor_oldest_due_check_seconds", "How long the oldest due check has waited.", labels=["provider"]
@@ -189,6 +199,8 @@ class _DatabaseGauges:
             if provider_load.limit_per_second is not None:
                 families["limit"].add_metric(labels, provider_load.limit_per_second)
             families["calls"].add_metric(labels, provider_load.calls_per_second)
+            families["dispatch"].add_metric(labels, provider_load.dispatch_per_second)
+            families["chance_needed"].add_metric(labels, provider_load.chance_needed)
             families["due"].add_metric(labels, provider_load.due_now)
             families["oldest"].add_metric(labels, provider_load.oldest_due_seconds)
         yield from families.values()

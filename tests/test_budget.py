@@ -72,7 +72,7 @@ def test_an_order_not_asked_for_long_outranks_fresh_checks_so_none_starves():
     limiter = Budget(1)
     fresh = [("fresh", 0.5, 10)] * 5
     ask_for(limiter, 300, fresh)  # sustained over-demand sets the price
-    assert limiter.state()["price"] > 0
+    assert limiter.state(300)["price"] > 0
     waited = budget.DEFAULT_OPTIONS["AGING"]
     # Seconds later, with a call saved up: the order that never ends but waited AGING seconds gets it.
     assert limiter.admit(steady(0.0), 302 - waited, 302) is None
@@ -81,7 +81,7 @@ def test_an_order_not_asked_for_long_outranks_fresh_checks_so_none_starves():
 def test_a_put_off_check_comes_back_when_its_chance_reaches_the_price():
     limiter = Budget(1)
     ask_for(limiter, 300, [("fresh", 0.5, 10)] * 5)
-    price = limiter.state()["price"]
+    price = limiter.state(300)["price"]
     assert 0.05 < price < 1
 
     def growing(moment):  # the chance of an order last asked at 300: 1 % a second

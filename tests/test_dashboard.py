@@ -194,9 +194,39 @@ def test_the_dashboard_shows_when_the_providers_call_budget_is_the_limit(clock, 
     page = staff_client("view_monitoredorder").get(DASHBOARD).content.decode()
     row = (
         r'<tr class="om-alarm"><td>memory</td><td class="num">2</td><td class="num">2.00</td>\s*'
-        r'<td class="num">100%</td><td class="num">2</td><td class="num">1 min 30 s</td></tr>'
+        r'<td class="num">0.00</td><td class="num">100%</td><td class="num">–</td><td class="num">2</td><td class="num">1 min 30 s</td></tr>'
     )
     assert re.search(row, page), page[page.index("om-budget") :][:800]
+
+
+def test_the_dashboard_shows_the_dispatch_calls_and_the_chance_a_check_needs(clock, settings):
+    """Dispatch through the adapter takes its calls first; over-demand raises the chance needed."""
+    from django_order_monitor.engine import budget
+    from django_order_monitor.providers import ratelimit
+
+    settings.ORDER_MONITOR_RATE_LIMIT = {"min_interval": 0.01, "max_concurrent": 4, "max_wait": 10}
+    settings.ORDER_MONITOR_BUDGET = {"BURST": 0.5}  # 50 calls saved up at most
+    ratelimit.reset_backend()
+    budget.reset()
+    try:
+        ledger(1, next_check_at=START - 30 * dt.timedelta(seconds=1))
+        spending = budget.for_provider("memory")
+        spending.admit(lambda moment: 0.5, START.timestamp() - 60, START.timestamp())
+        for _ in range(60):  # what place_order does around each pin_ekle call
+            with ratelimit.call_slot("memory", dispatch=True):
+                pass
+        for _ in range(40):  # dispatch took every call saved up: the due checks find none
+            spending.admit(lambda moment: 0.5, START.timestamp() - 60, START.timestamp())
+
+        (load,) = stats.snapshot().loads
+        assert load.dispatch_per_second == pytest.approx(1.0)  # 60 calls, averaged over a minute
+        assert load.chance_needed > 0
+        page = staff_client("view_monitoredorder").get(DASHBOARD).content.decode()
+        row = r'<td>memory</td><td class="num">100</td><td class="num">0.00</td>\s*<td class="num">1.00</td><td class="num">1%</td><td class="num">\d+%</td>'
+        assert re.search(row, page), page[page.index("om-budget") :][:800]
+    finally:
+        budget.reset()
+        ratelimit.reset_backend()
 
 
 def test_time_to_pin_is_exact_for_long_waits_on_every_database(clock):

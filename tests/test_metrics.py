@@ -183,6 +183,9 @@ def test_gauges_are_read_from_the_database_at_each_scrape(client, clock):
     assert value(samples, "order_monitor_oldest_due_check_seconds", provider="memory") == 1200
     assert value(samples, "order_monitor_provider_calls_per_second", provider="memory") == 0
     assert ("order_monitor_provider_call_limit_per_second", (("provider", "memory"),)) not in samples
+    # No rate limit, so no budget: no dispatch counted, every due check calls.
+    assert value(samples, "order_monitor_provider_dispatch_calls_per_second", provider="memory") == 0
+    assert value(samples, "order_monitor_budget_chance_needed", provider="memory") == 0
 
     MonitoredOrder.objects.filter(state="watching").update(state="stopped")
     samples, _ = scrape(client)

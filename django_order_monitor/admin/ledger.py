@@ -300,7 +300,9 @@ def _load_row(load) -> dict:
         "provider": load.provider,
         "limit": f"{load.limit_per_second:g}" if load.limit_per_second is not None else "–",
         "calls": f"{load.calls_per_second:.2f}",
+        "dispatch": f"{load.dispatch_per_second:.2f}",
         "share": f"{share:.0%}" if share is not None else "–",
+        "chance_needed": f"{load.chance_needed:.0%}" if load.chance_needed else "–",
         "due": load.due_now,
         "oldest": stats.humanize_seconds(load.oldest_due_seconds) if load.due_now else "–",
         # Spent and a backlog waiting: more calls would find PINs sooner.

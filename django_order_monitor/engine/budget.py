@@ -33,7 +33,9 @@ dict; its declaration in ``conf`` says each).
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 
 from ..conf import SETTINGS, app_settings
@@ -49,6 +51,8 @@ DEFAULT_OPTIONS: dict[str, float] = dict(SETTINGS["BUDGET"].default)
 _FREE = 1e-4
 #: How fast the price moves: per refused ask up, per unused call down.
 _STEP = 0.05
+#: Seconds the dispatch rate shown to operators is averaged over (exponentially).
+DISPATCH_RATE_SECONDS = 60.0
 #: Steps of the search for the moment a put-off check's bid reaches the price.
 _SEARCH_STEPS = 24
 
@@ -121,8 +125,11 @@ class Budget:
                     price = 0.0
         # Dispatch calls since the last look took their calls first (counted as if just made:
         # when that was is not known, and sooner would refill the budget they spent).
-        calls -= max(0, dispatched - state.get("dispatched", dispatched))
-        return {"calls": calls, "price": price, "updated": max(now, updated), "dispatched": float(dispatched)}
+        new = max(0, dispatched - state.get("dispatched", dispatched))
+        calls -= new
+        decay = math.exp(-max(0.0, now - updated) / DISPATCH_RATE_SECONDS)
+        rate = state.get("dispatch_rate", 0.0) * decay + new / DISPATCH_RATE_SECONDS
+        return {"calls": calls, "price": price, "updated": max(now, updated), "dispatched": float(dispatched), "dispatch_rate": rate}
 
     def _until_worth(self, chance_at: ChanceAt, last_call: float, now: float, price: float) -> float:
         """Seconds until the check's bid reaches ``price`` (within MIN_DEFER..MAX_DEFER)."""
@@ -141,10 +148,17 @@ class Budget:
                 break
         return high
 
-    def state(self) -> dict[str, float]:
-        """The price, the calls in hand and the rate they accrue at (for operators and tests)."""
-        found = self.shared.update(lambda state, dispatched: (state, dict(state)))
-        return {"price": found.get("price", 0.0), "calls": found.get("calls", self.depth), "per_second": self.per_second}
+    def state(self, now: float | None = None) -> dict[str, float]:
+        """For operators and tests, at ``now`` (default: the epoch now): the price, the calls in
+        hand, the rate they accrue at and the dispatch calls per second (last minute or so)."""
+        at = time.time() if now is None else now
+        found = self.shared.update(lambda state, dispatched: (lambda new: (new, new))(self._accrued(state, dispatched, at)))
+        return {
+            "price": found["price"],
+            "calls": found["calls"],
+            "per_second": self.per_second,
+            "dispatch_per_second": found["dispatch_rate"],
+        }
 
 
 def option(name: str) -> float:

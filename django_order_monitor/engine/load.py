@@ -4,8 +4,8 @@ Read from the database, so every process (the dashboard, the status command, a
 metrics scrape) sees the whole fleet: the calls the checks made over the last
 few minutes (the history has one row per call), the limit the rate limit
 allows, the checks due now and how long the oldest has waited. Dispatch calls
-the shop makes through the same adapter are not in the history: when the shop
-dispatches through it, the limit left for checks is that much lower.
+the shop makes through the adapter are not in the history; their rate and the
+budget's price come from the call budget's shared state (:mod:`.budget`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from ..models import MonitoredOrder, StatusCheck
 from ..providers import ratelimit
+from . import budget
 
 #: The window the call rate is measured over.
 WINDOW = dt.timedelta(minutes=5)
@@ -34,11 +35,17 @@ class ProviderLoad:
     due_now: int
     #: How long the oldest due check has waited, in seconds (0 when none is due).
     oldest_due_seconds: float
+    #: Dispatch calls per second through the adapter (about the last minute; 0 without a budget).
+    dispatch_per_second: float = 0.0
+    #: The chance of finding its order ended a check needs to get a call now (0: every check calls).
+    chance_needed: float = 0.0
 
     @property
     def share_used(self) -> float | None:
-        """Calls made over calls allowed (1.0: the budget is spent)."""
-        return self.calls_per_second / self.limit_per_second if self.limit_per_second else None
+        """Calls made (status and dispatch) over calls allowed (1.0: the budget is spent)."""
+        if not self.limit_per_second:
+            return None
+        return (self.calls_per_second + self.dispatch_per_second) / self.limit_per_second
 
 
 def provider_loads(now: dt.datetime | None = None) -> list[ProviderLoad]:
@@ -63,6 +70,8 @@ def provider_loads(now: dt.datetime | None = None) -> list[ProviderLoad]:
         limits = ratelimit.Limits.for_provider(provider)
         per_second = 1 / limits.min_interval if limits and limits.min_interval > 0 else None
         waiting = due.get(provider)
+        spending = budget.for_provider(provider)
+        shared = spending.state(now.timestamp()) if spending is not None else {}
         loads.append(
             ProviderLoad(
                 provider=provider,
@@ -70,6 +79,8 @@ def provider_loads(now: dt.datetime | None = None) -> list[ProviderLoad]:
                 calls_per_second=calls.get(provider, 0) / WINDOW.total_seconds(),
                 due_now=waiting["n"] if waiting else 0,
                 oldest_due_seconds=max(0.0, (now - waiting["oldest"]).total_seconds()) if waiting else 0.0,
+                dispatch_per_second=shared.get("dispatch_per_second", 0.0),
+                chance_needed=min(1.0, shared.get("price", 0.0)),
             )
         )
     return loads
