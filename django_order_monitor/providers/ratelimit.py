@@ -88,15 +88,17 @@ class LocalState:
 
 
 class _RedisState:
-    """A :class:`SharedState` in a Redis hash, changed under WATCH (optimistic, retried on a race)."""
+    """A :class:`SharedState` in a Redis hash, changed under WATCH (optimistic, retried on a race
+    with another process; the threads of one process take turns, so they never race each other)."""
 
     def __init__(self, client: Any, key: str, counter_key: str) -> None:
         self.client, self.key, self.counter_key = client, key, counter_key
+        self.turns = threading.Lock()
 
     def update(self, change: Change[Result]) -> Result:
         import redis
 
-        with self.client.pipeline() as pipe:
+        with self.turns, self.client.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(self.key)
