@@ -3,7 +3,8 @@
     python -m benchmarks [--quick] [--only sim,detection,...]
 
 Sections: throughput, hook, sweep, detection (real stack + simulation), batch, memory,
-budget (simulation: schedules under a provider call budget shared with dispatch).
+budget (simulation: schedules under a provider call budget shared with dispatch),
+admission (what one budget admission costs on Redis).
 ``benchmarks/results/latest.txt`` always holds the latest result of every
 section, so re-running some sections (``--only``) updates just those.
 """
@@ -29,6 +30,7 @@ SECTIONS = {
     "detection": "benchmarks.detection",
     "memory": "benchmarks.memory",
     "budget": "benchmarks.budget",
+    "admission": "benchmarks.admission",
 }
 
 
