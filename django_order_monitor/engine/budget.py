@@ -152,7 +152,12 @@ class Budget:
         """For operators and tests, at ``now`` (default: the epoch now): the price, the calls in
         hand, the rate they accrue at and the dispatch calls per second (last minute or so)."""
         at = time.time() if now is None else now
-        found = self.shared.update(lambda state, dispatched: (lambda new: (new, new))(self._accrued(state, dispatched, at)))
+
+        def look(state: dict[str, float], dispatched: int) -> tuple[dict[str, float], dict[str, float]]:
+            accrued = self._accrued(state, dispatched, at)
+            return accrued, accrued
+
+        found = self.shared.update(look)
         return {
             "price": found["price"],
             "calls": found["calls"],

@@ -165,7 +165,7 @@ def _afford(
 ) -> list[MonitoredOrder]:
     """The orders of ``group`` the provider's call budget affords now; the others are put off.
 
-    A batch provider's group is one call, admitted on its best order's score.
+    A batch provider's group is one call, admitted on its likeliest order's bid.
     """
     spending = budget.for_provider(provider)
     if spending is None:
@@ -182,7 +182,7 @@ def _afford(
         return chance_at, since.timestamp()
 
     if len(group) > 1 and _asks_in_one_call(provider):
-        # One call asks about them all: admitted on its likeliest order's claim.
+        # One call asks about them all: admitted on its likeliest order's bid.
         best = max(group, key=lambda entry: spending.bid(asking(entry)[0](at), at - asking(entry)[1]))
         wait = spending.admit(*asking(best), at)
         waits = {entry.pk: wait for entry in group}
@@ -194,8 +194,8 @@ def _afford(
         if wait is None:
             afforded.append(entry)
             continue
-        at = now + dt.timedelta(seconds=wait)
-        reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, at, f"provider {provider}'s call budget is spent")
+        until = now + dt.timedelta(seconds=wait)
+        reports[entry.pk] = defer(entry, pending.pop(entry.pk).lease_token, until, f"provider {provider}'s call budget is spent")
         observer().budget_deferred(provider)
     return afforded
 
