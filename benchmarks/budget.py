@@ -122,6 +122,7 @@ class Run:
     discipline: str = "unconstrained"  # or "fcfs", "budget"
     seed: str = "budget"
     sweep_every: float = 300.0
+    backlog: bool = True  # budgeted runs: start with the 24 h of never-ending orders being followed
     orders: list[Order] = field(default_factory=list)
     calls: list[float] = field(default_factory=list)  # every call's time, dispatch included
     longest_wait: float = 0.0
@@ -140,7 +141,7 @@ class Run:
         self.slot_pending = False
         self.sweep_phase = rng.uniform(0, self.sweep_every)
         self.end = warm + measure + drain
-        if self.budget is not None:
+        if self.budget is not None and self.backlog:
             self._backlog(rng)
         gap = 60.0 / self.per_minute
         count = int((warm + measure) / gap)

@@ -4,7 +4,9 @@
 
 Sections: throughput, hook, sweep, detection (real stack + simulation), batch, memory,
 budget (simulation: schedules under a provider call budget shared with dispatch),
-admission (what one budget admission costs on Redis).
+admission (what one budget admission costs on Redis), and, only when named in ``--only``
+(14 minutes, or 7 with ``--quick``), budget_stack (one mix and load of budget on the real
+stack, against the simulation of the same run).
 ``benchmarks/results/latest.txt`` always holds the latest result of every
 section, so re-running some sections (``--only``) updates just those.
 """
@@ -31,7 +33,10 @@ SECTIONS = {
     "memory": "benchmarks.memory",
     "budget": "benchmarks.budget",
     "admission": "benchmarks.admission",
+    "budget_stack": "benchmarks.budget_stack",
 }
+#: Run only when named in --only: they take long.
+OPT_IN = {"budget_stack"}
 
 
 def machine() -> str:
@@ -72,9 +77,10 @@ def _summary(timings: dict, previous: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (about 5 minutes)")
-    parser.add_argument("--only", default="", help="comma-separated sections: " + ", ".join(SECTIONS))
+    sections = ", ".join(f"{name} (opt-in)" if name in OPT_IN else name for name in SECTIONS)
+    parser.add_argument("--only", default="", help="comma-separated sections: " + sections)
     args = parser.parse_args(argv)
-    chosen = [s.strip() for s in args.only.split(",") if s.strip()] or list(SECTIONS)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()] or [s for s in SECTIONS if s not in OPT_IN]
     env = stack.consumer_env()
     header = f"django-order-monitor benchmarks ({'quick' if args.quick else 'full'}) on {machine()}"
     print(header, flush=True)

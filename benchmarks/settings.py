@@ -6,7 +6,8 @@ Everything comes from the environment the driver sets:
 ``redis://127.0.0.1:6379/14``), ``BENCH_HUEY_NAME``, ``BENCH_FAKE_URL`` (the fake
 znet), ``BENCH_BATCH_URL`` (the fake batch provider), ``BENCH_POLICY``,
 ``BENCH_TIME_SCALE`` (every time setting is divided by it), ``BENCH_CONN_MAX_AGE``,
-``BENCH_EXTRA`` (JSON of further ``ORDER_MONITOR_*`` settings, without the prefix).
+``BENCH_EXTRA`` (JSON of further ``ORDER_MONITOR_*`` settings, without the prefix),
+``BENCH_RATE_LIMIT`` (JSON: the RATE_LIMIT of each fake-znet provider name; default none).
 """
 
 import json
@@ -41,11 +42,14 @@ TIME_SCALE = float(os.environ.get("BENCH_TIME_SCALE", "1"))
 
 
 def providers(znet_url, batch_url=None):
-    """Every benchmark provider name, all on the same fake server (rate limits off)."""
+    """Every benchmark provider name, all on the same fake server (rate limits off unless
+    BENCH_RATE_LIMIT sets one: each name then has its own, as in a shop)."""
+    # Read here, not at import: a driver sets it before calling this (as for its consumers).
+    rate_limit = json.loads(os.environ.get("BENCH_RATE_LIMIT", "null"))
     znet = {
         "ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider",
         "OPTIONS": {"base_url": znet_url, "kod": "demo", "sifre": "demo-secret", "connect_timeout": 2, "read_timeout": 10},
-        "RATE_LIMIT": None,
+        "RATE_LIMIT": rate_limit,
     }
     configured = {name: dict(znet) for name in ("znet", "seed", "fixed", "adaptive")}
     if batch_url:

@@ -351,6 +351,25 @@ def test_stats_and_control_endpoints(fake, http, clock):
     assert after["orders"] == {} and after["calls"] == {} and after["balance"] == 100_000
 
 
+def test_call_log_keeps_the_last_requests_with_their_times(http, clock):
+    with FakeZnetServer(seed=7, clock=clock, call_log=3) as fake:
+        call(http, fake, "pin_ekle", oyun="1", kupur="1", referans="L1")
+        for _ in range(3):
+            clock.advance(0.25)
+            check(http, fake, "L1")
+        # Bounded: the oldest request fell out; a fault-free request is logged on arrival.
+        assert fake.calls_logged() == [
+            (clock.now - 0.5, "pin_kontrol"), (clock.now - 0.25, "pin_kontrol"), (clock.now, "pin_kontrol"),
+        ]
+        fake.reset()
+        assert fake.calls_logged() == []
+    with FakeZnetServer(seed=7, clock=clock) as fake:  # off by default
+        check(http, fake, "L1")
+        assert fake.calls_logged() == []
+    with pytest.raises(ValueError):
+        FakeZnetServer(call_log=-1)
+
+
 def test_stop_ends_keep_alive_connections(clock):
     fake = FakeZnetServer(seed=1, clock=clock).start()
     url = f"{fake.url}servis/bakiye_kontrol.php"

@@ -36,6 +36,8 @@ class FakeZnetServer:
     ``latency`` milliseconds, fixed or ``(min, max)``. ``auto_register`` makes an
     unknown reference a new order (with a drawn plan) on its first status check.
     ``clock`` returns epoch seconds (replace it to drive time from a test).
+    ``call_log`` > 0 keeps the times of the last that many requests (:meth:`calls_logged`),
+    to measure a client's request rate.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class FakeZnetServer:
         max_orders: int = 100_000,
         max_connections: int = 256,
         clock: Callable[[], float] = time.time,
+        call_log: int = 0,
     ) -> None:
         self.host = host
         self.port = port
@@ -64,6 +67,7 @@ class FakeZnetServer:
         self.state = ZnetState(
             kod=kod, sifre=sifre, seed=seed, time_scale=time_scale, mix=mix,
             auto_register=auto_register, balance=balance, max_orders=max_orders, clock=clock,
+            call_log=call_log,
         )
         config = FaultConfig.coerce(faults)
         if latency is not None:
@@ -177,6 +181,11 @@ class FakeZnetServer:
         data = self.state.stats()
         data["config"]["faults"] = self._faults.as_dict()
         return data
+
+    def calls_logged(self) -> list[tuple[float, str]]:
+        """The last ``call_log`` protocol requests, oldest first, as ``(clock time, endpoint)``
+        taken when each arrived (before any latency or fault); empty unless ``call_log`` > 0."""
+        return self.state.calls_logged()
 
     def reset(self) -> None:
         """Forget orders and counters (``POST /_fake/reset``); faults and config stay."""

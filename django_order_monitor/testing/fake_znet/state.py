@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,7 +78,8 @@ class ZnetState:
     """Thread-safe memory of a fake znet provider.
 
     ``time_scale`` compresses the plans' delays (60 → a 30 min delay takes 30 s);
-    ``clock`` returns epoch seconds and can be replaced in tests.
+    ``clock`` returns epoch seconds and can be replaced in tests. ``call_log`` > 0
+    keeps the last that many requests as ``(clock time, endpoint)`` (see :meth:`calls_logged`).
     """
 
     def __init__(
@@ -93,11 +94,15 @@ class ZnetState:
         balance: float = 100_000.0,
         max_orders: int = 100_000,
         clock: Callable[[], float] = time.time,
+        call_log: int = 0,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         if max_orders < 1:
             raise ValueError("max_orders must be >= 1")
+        if call_log < 0:
+            raise ValueError("call_log must be >= 0")
+        self.call_log = call_log
         self.kod = kod
         self.sifre = sifre
         self.seed = seed
@@ -122,11 +127,15 @@ class ZnetState:
             # Per endpoint, per referans ("" for calls without one).
             self._per_referans: dict[str, Counter[str]] = {}
             self._balance = self.initial_balance
+            # Bounded like the counters: the oldest requests fall out.
+            self._log: deque[tuple[float, str]] = deque(maxlen=self.call_log or 1)
 
     def count_call(self, endpoint: str, referans: str) -> int:
         """Count one request; return its number for this (endpoint, referans) pair."""
         with self._lock:
             self._calls[endpoint] += 1
+            if self.call_log:
+                self._log.append((self.clock(), endpoint))
             counter = self._per_referans.setdefault(endpoint, Counter())
             # Bounded: a client flooding random references must not grow memory forever.
             if referans in counter or len(counter) < self.max_orders:
@@ -140,6 +149,12 @@ class ZnetState:
                         order.first_poll_at = now
                     order.last_poll_at = now
             return counter[referans]
+
+    def calls_logged(self) -> list[tuple[float, str]]:
+        """The logged requests, oldest first: ``(clock time on arrival, endpoint)``, at most
+        ``call_log`` of them (none when ``call_log`` is 0). Faulted requests are included."""
+        with self._lock:
+            return list(self._log) if self.call_log else []
 
     def count_fault(self, kind: str) -> None:
         with self._lock:
