@@ -106,11 +106,13 @@ def test_learns_each_providers_history_from_the_ledger(db):
         dispatched_at=now - dt.timedelta(days=30), deadline_at=now, finished_at=now - dt.timedelta(days=30),
     )
     policy = AdaptivePolicy()
-    assert sorted(policy.load_history("slow"), key=lambda s: s is None) == [300.0] * 200 + [None]
+    # No check history (pruned, or never kept): each ended somewhere between its dispatch and the
+    # terminal answer 300 s later, learned at the middle.
+    assert sorted(policy.load_history("slow"), key=lambda s: s is None) == [150.0] * 200 + [None]
     assert policy.load_history("other") == []
     policy.overrides = {"PRIOR_WEIGHT": 0}
     first = policy.first_check(now, now, "slow")
-    assert seconds_after(first, now) == pytest.approx(300)  # every slow order ended after 300 s
+    assert seconds_after(first, now) == pytest.approx(150)  # every slow order ended by about 150 s
 
 
 def test_distribution_is_cached_per_provider_for_the_ttl():
@@ -136,10 +138,12 @@ def test_without_dispatch_time_it_is_the_seed_schedule():
 
 
 def finished(provider, product, seconds, count, now):
+    """``count`` orders without check history, learned as ending ``seconds`` after dispatch
+    (the middle of dispatch and a terminal answer twice as late)."""
     MonitoredOrder.objects.bulk_create(
         MonitoredOrder(
             order_id=uuid.uuid4(), provider=provider, product=product, reference=f"{product}{n}", state="completed",
-            dispatched_at=now - dt.timedelta(seconds=seconds + 60), deadline_at=now, finished_at=now - dt.timedelta(seconds=60),
+            dispatched_at=now - dt.timedelta(seconds=2 * seconds + 60), deadline_at=now, finished_at=now - dt.timedelta(seconds=60),
         )
         for n in range(count)
     )
@@ -178,3 +182,85 @@ def test_the_ledger_keeps_the_product_of_the_mapped_role(settings, make_order):
     assert MonitoredOrder.objects.get(order=order).product == "pubg-60"
     settings.ORDER_MONITOR_FIELDS = {}
     assert MonitoredOrder.objects.get(order=make_order()).product == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_learns_when_orders_ended_at_the_provider_not_when_the_monitor_saw_it(
+    clock, queue, make_order, django_assert_num_queries
+):
+    """The seed policy checks at 60, 90, 150, 270, 510 s: an order that ends between two checks is
+    seen at the later one. What is learned is the middle of the gap it ended in (the last
+    "still processing" answer, or the dispatch, up to the terminal answer), not the moment it was seen."""
+    from django_order_monitor.exceptions import ProviderTimeout
+    from django_order_monitor.testing import memory
+    from tests.conftest import START
+
+    def done(reference):
+        return lambda: memory.complete(reference, pin="AB12-CD34-EF56-GH78")
+
+    # (reference, true end in seconds, seen at, learned: middle of the gap it ended in)
+    expected = [
+        ("A", 20, 60, 30.0),  # before the first check: between the dispatch and 60 s
+        ("B", 75, 90, 75.0),
+        ("C", 110, 150, 120.0),  # a failure is learned the same way
+        ("D", 200, 270, 210.0),
+        ("E", 400, 510, 390.0),
+        # Ended at 85 s, but the 90 s query failed (no answer: the order may have ended before it),
+        # so the gap runs from the last "processing" answer (60 s) to the answer at 120 s.
+        ("ERR", 85, 120, 90.0),
+    ]
+    events = sorted([
+        (20, done("A")),
+        (75, done("B")),
+        (110, lambda: memory.fail("C")),
+        (200, done("D")),
+        (400, done("E")),
+        (85, lambda: memory.set_answer("ERR", ProviderTimeout("memory: timed out", provider="memory"))),
+        (100, done("ERR")),
+    ], key=lambda event: event[0])
+    for reference, *_ in expected:
+        make_order(referans=reference)
+    for at, happen in events:
+        queue.run_until(START + dt.timedelta(seconds=at))
+        happen()
+    queue.run_until(START + dt.timedelta(minutes=20))
+
+    seen = {e.reference: (e.state, seconds_after(e.finished_at, START)) for e in MonitoredOrder.objects.all()}
+    assert seen == {ref: ("failed" if ref == "C" else "completed", float(at)) for ref, _, at, _ in expected}
+    with django_assert_num_queries(1):  # the gaps are read with the samples
+        learned = AdaptivePolicy().load_history("memory")
+    assert sorted(learned) == sorted(middle for *_, middle in expected)
+    # Every learned time is within half its gap of the true end; the detection times were not.
+    by_order = dict(zip(MonitoredOrder.objects.order_by("-finished_at").values_list("reference", flat=True), learned, strict=True))
+    for reference, true_end, _, _ in expected:
+        assert abs(by_order[reference] - true_end) <= 30, reference
+    assert sum(learned) / len(learned) == pytest.approx(152.5)  # true ends average 148 s; seen at 200 s on average
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_end_told_by_a_push_is_learned_as_it_is(clock, queue, make_order):
+    """A terminal push arrives when the order ends: nothing to impute. An answer the gate
+    refused never counts as "still open" (the order had in fact ended)."""
+    from django_order_monitor.engine import transitions
+    from django_order_monitor.providers.adapters.base import Outcome, StatusResult
+    from django_order_monitor.testing import memory
+    from tests.conftest import START
+
+    make_order(referans="P")
+    make_order(referans="Q")
+    queue.run_until(START + dt.timedelta(seconds=100))  # "processing" at 60 and 90 s
+    transitions.apply_result(
+        MonitoredOrder.objects.get(reference="P"), StatusResult(Outcome.COMPLETED, pin="AB12-CD34-EF56-GH78"),
+        source="callback",
+    )
+    memory.complete("P", pin="AB12-CD34-EF56-GH78")
+    queue.run_until(START + dt.timedelta(seconds=140))
+    # Q completes at 140 s, but its push carries no PIN: refused, recorded as a query error.
+    transitions.apply_result(MonitoredOrder.objects.get(reference="Q"), StatusResult(Outcome.COMPLETED, pin=""), source="callback")
+    assert MonitoredOrder.objects.get(reference="Q").state == "watching"
+    memory.complete("Q", pin="AB12-CD34-EF56-GH78")
+    queue.run_until(START + dt.timedelta(minutes=5))  # the poll at 150 s sees it
+    seen = dict(MonitoredOrder.objects.values_list("reference", "finished_at"))
+    assert {ref: seconds_after(at, START) for ref, at in seen.items()} == {"P": 100.0, "Q": 150.0}
+    # P: the push's moment. Q: between the last "processing" (90 s) and 150 s, not from the refused answer.
+    assert sorted(AdaptivePolicy().load_history("memory")) == [100.0, 120.0]

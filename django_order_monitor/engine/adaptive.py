@@ -220,6 +220,28 @@ class CompletionModel:
         return cls(points, never=never, samples=len(history))
 
 
+#: ``StatusCheck.source`` of a provider's push (``push.handle``).
+_PUSH_SOURCE = "callback"
+
+
+def _ended_after(dispatched: dt.datetime, open_until: dt.datetime | None, finished: dt.datetime) -> float:
+    """Seconds from dispatch to the imputed end: the middle of (last seen open, terminal answer].
+
+    Why the middle: the policies space the checks so that each gap holds about the
+    same share of the orders still open (the quantile rule; the worth rule keeps
+    the expected delay per gap constant), so within one gap the ends are about
+    evenly spread and the middle is their mean, off by a quarter of the gap on
+    average. The model's own conditional mean over the gap would feed the model
+    being learned back into itself, the loop this removes, for no gain that
+    survives the jitter of the checks. With a wide first gap (no answer before the
+    first check) the middle can be early or late by half of it; it is still the
+    even bet, where the terminal answer was always late.
+    """
+    lower = dispatched if open_until is None else max(dispatched, min(open_until, finished))
+    middle = lower + (finished - lower) / 2
+    return max(0.0, (middle - dispatched).total_seconds())
+
+
 # (provider, product, time scale, prior weight) -> (expires at, model), per process.
 _cache: dict[tuple, tuple[float, CompletionModel]] = {}
 _cache_lock = threading.Lock()
@@ -254,12 +276,25 @@ class AdaptivePolicy(Policy):
     def load_history(self, provider: str, product: str = "") -> list[float | None]:
         """Seconds from dispatch to the end of recent terminal orders of ``provider``
         (of ``product`` only, when given; None for those that timed out), newest
-        first. Override to learn elsewhere."""
+        first. Override to learn elsewhere.
+
+        The end is when the order ended *at the provider*, not when the monitor saw
+        it (``finished_at``, the terminal answer): it lies after the last answer that
+        said the order was still processing (the dispatch, when the first answer was
+        terminal or the history was pruned) and by the terminal answer, and is
+        taken at the middle of that gap. Learning the moments the monitor saw
+        would add its own detection delay to every time, place the checks later,
+        make the delays longer and the learned times later still (a feedback loop,
+        worst under a call budget). An end told by the provider's push is exact.
+        """
+        from django.db.models import DateTimeField, F, OuterRef, Q, Subquery
+        from django.db.models.functions import Coalesce
         from django.utils import timezone
 
-        from ..models import MonitoredOrder
+        from ..models import MonitoredOrder, StatusCheck
 
         states = MonitoredOrder.State
+        results = StatusCheck.Result
         since = timezone.now() - dt.timedelta(seconds=self.seconds("WINDOW"))
         rows = MonitoredOrder.objects.filter(
             provider=provider,
@@ -268,12 +303,29 @@ class AdaptivePolicy(Policy):
         )
         if product:
             rows = rows.filter(product=product)
-        samples = rows.order_by("-finished_at").values_list("state", "dispatched_at", "finished_at")[
-            : int(self.option("MAX_SAMPLES"))
-        ]
+        # The last moment the order is known to have been open: its latest "processing"
+        # answer up to the terminal one. A failed query (transport, query or internal
+        # error, a completion the gate refused) says nothing: the order may have ended
+        # before it. A terminal push (recorded at finished_at) tells the end as it
+        # happens, so it closes the gap. Read in the same query, by the
+        # (monitored_order, checked_at) index, newest first.
+        open_until = (
+            StatusCheck.objects.filter(monitored_order=OuterRef("pk"), checked_at__lte=OuterRef("finished_at"))
+            .filter(
+                Q(result=results.PROCESSING)
+                | Q(result__in=(results.COMPLETED, results.FAILED), source=_PUSH_SOURCE)
+            )
+            .order_by("-checked_at")
+            .values("checked_at")[:1]
+        )
+        samples = (
+            rows.annotate(open_until=Coalesce(Subquery(open_until), F("dispatched_at"), output_field=DateTimeField()))
+            .order_by("-finished_at")
+            .values_list("state", "dispatched_at", "open_until", "finished_at")[: int(self.option("MAX_SAMPLES"))]
+        )
         return [
-            None if state == states.TIMED_OUT or finished is None else max(0.0, (finished - dispatched).total_seconds())
-            for state, dispatched, finished in samples
+            None if state == states.TIMED_OUT or finished is None else _ended_after(dispatched, open_until, finished)
+            for state, dispatched, open_until, finished in samples
         ]
 
     def model(self, provider: str, product: str = "") -> CompletionModel:
