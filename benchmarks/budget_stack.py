@@ -82,12 +82,13 @@ def extra_settings(scale: float) -> dict[str, Any]:
 
 
 def seed_history(scale: float) -> int:
-    """Write the simulation's 2,000 earlier orders into the ledger as finished (times / ``scale``)."""
+    """Write the simulation's 2,000 earlier orders into the ledger as finished (times / ``scale``),
+    each with a processing answer at its end, so the policy learns exactly those times."""
     from django.utils import timezone
 
     from benchmarks.budget import DEADLINE, MIXES, history
     from django_order_monitor.engine.adaptive import clear_cache
-    from django_order_monitor.models import MonitoredOrder
+    from django_order_monitor.models import MonitoredOrder, StatusCheck
 
     past = history(MIXES[MIX], seed=f"history:{MIX}")  # what schedules() learns from
     now = timezone.now()
@@ -103,6 +104,13 @@ def seed_history(scale: float) -> int:
             dispatched_at=dispatched, deadline_at=dispatched + dt.timedelta(seconds=DEADLINE / scale), finished_at=finished,
         ))
     MonitoredOrder.objects.bulk_create(rows, batch_size=500)
+    # A "still processing" answer at the moment each one finished: the policy learns an order's
+    # end between its last such answer and its terminal one, so these are learned exactly.
+    StatusCheck.objects.bulk_create(
+        [StatusCheck(monitored_order=row, checked_at=row.finished_at, latency_ms=0, result="processing")
+         for row in MonitoredOrder.objects.filter(reference__startswith="history", state=states.COMPLETED)],
+        batch_size=500,
+    )
     clear_cache()
     return len(rows)
 
