@@ -134,13 +134,14 @@ def test_an_operators_check_is_asked_whatever_the_budget(clock, make_order, sett
 def test_dispatch_through_the_adapter_takes_its_calls_before_the_checks(clock, queue, make_order, settings):
     """The shop's pin_ekle calls through get_provider() spend the budget the consumers' checks share."""
     with FakeZnetServer(kod="k", sifre="s", time_scale=60) as fake:
+        # A name of its own: no other test's (or consumer's) budget state under it.
         settings.ORDER_MONITOR_PROVIDERS = {
-            "znet": {
+            "znet-dispatch": {
                 "ADAPTER": "django_order_monitor.providers.adapters.znet.ZnetProvider",
                 "OPTIONS": {"base_url": fake.url, "kod": "k", "sifre": "s"},
             },
         }
-        settings.ORDER_MONITOR_DEFAULT_PROVIDER = "znet"
+        settings.ORDER_MONITOR_DEFAULT_PROVIDER = "znet-dispatch"
         settings.ORDER_MONITOR_BACKOFF_JITTER = 0
         # 20 calls a second, one second of them saved up at most.
         settings.ORDER_MONITOR_RATE_LIMIT = {"min_interval": 0.05, "max_wait": 10}
@@ -157,7 +158,7 @@ def test_dispatch_through_the_adapter_takes_its_calls_before_the_checks(clock, q
             waiting = [make_order(referans=f"D-{n}") for n in range(1, 11)]  # first checks due at +120 s
             clock.move_to(START + dt.timedelta(seconds=120))
             for n in range(25):  # customers buy: 25 orders sent at this moment
-                get_provider("znet").place_order(f"X-{n}", oyun="1", kupur="10")
+                get_provider("znet-dispatch").place_order(f"X-{n}", oyun="1", kupur="10")
             queue.run_until(START + dt.timedelta(seconds=120))
 
             asked = fake.stats()["calls_per_referans"]

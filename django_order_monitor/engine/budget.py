@@ -194,8 +194,15 @@ def for_provider(provider: str) -> Budget | None:
 
 
 def reset() -> None:
-    """Forget every provider's budget and its shared state (tests; a settings change)."""
+    """Forget every budget, and clear the shared state of each provider known here (tests).
+
+    Known: those with a budget in this process and those in ``PROVIDERS``; another
+    process (a consumer) may have written a provider's state since its last reset.
+    """
+    configured = app_settings.PROVIDERS if isinstance(app_settings.PROVIDERS, dict) else {}
     with _budgets_lock:
         for found in _budgets.values():
             found.shared.clear()
+        for provider in configured:
+            ratelimit.backend().budget_state(str(provider)).clear()
         _budgets.clear()
