@@ -23,6 +23,14 @@ def _reset_memory_provider():
     breaker.forget_all()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_call_budget():
+    """Every test starts with no call budget spent: on Redis its state outlives a test."""
+    from django_order_monitor.engine import budget
+
+    budget.reset()
+
+
 @pytest.fixture
 def clock():
     """A frozen clock at START that tests (and the queue runner) move forward."""
