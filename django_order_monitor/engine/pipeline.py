@@ -183,8 +183,9 @@ def _afford(
 
     if len(group) > 1 and _asks_in_one_call(provider):
         # One call asks about them all: admitted on its likeliest order's bid.
-        best = max(group, key=lambda entry: spending.bid(asking(entry)[0](at), at - asking(entry)[1]))
-        wait = spending.admit(*asking(best), at)
+        asks = [asking(entry) for entry in group]
+        best = max(asks, key=lambda ask: spending.bid(ask[0](at), at - ask[1]))
+        wait = spending.admit(*best, at)
         waits = {entry.pk: wait for entry in group}
     else:
         waits = {entry.pk: spending.admit(*asking(entry), at) for entry in group}
